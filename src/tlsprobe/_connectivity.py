@@ -1,0 +1,117 @@
+"""The connectivity phase: resolve, connect, find the highest version and a usable suite, and client-auth needs.
+
+Connections: one native hello for a server with TLS 1.0 or later (two more for SSL 3.0-only servers, SSL 2.0
+last); plus, under TLS 1.3, one nassl handshake to see a (then encrypted) certificate request, and one more to
+tell a required certificate from an optional one whenever a request was seen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import anyio
+
+from tlsprobe._config import ScanConfig, ServerTarget
+from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, HandshakeError, ServerResponseError
+from tlsprobe._hello_specs import tls_hello
+from tlsprobe._models import ClientAuthRequirement, ServerProfile
+from tlsprobe._net import ProbeMeter, ServerConnector
+from tlsprobe._probes import HelloAccepted, HelloRejected, NativeProber
+from tlsprobe._tls import observe_client_auth
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code, suites_for_version
+
+# The first hello offers every TLS 1.3 suite and the most common older ones; a bundle of at most this many
+# suites keeps the hello acceptable to servers that choke on large hellos.
+_FIRST_HELLO_SUITES = 128
+
+
+async def resolve(target: ServerTarget, config: ScanConfig) -> str:
+    """The IP address to connect to: the pinned one, the literal, or the first one DNS returns."""
+    if target.ip is not None:
+        return str(target.ip)
+    if target.host_is_ip:
+        return str(ipaddress.ip_address(target.host))
+    try:
+        with anyio.fail_after(config.timeouts.connect_s):
+            infos = await anyio.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except TimeoutError:
+        raise DNSResolutionError(
+            f"resolving {target.host!r} timed out after {config.timeouts.connect_s:g} s"
+        ) from None
+    except OSError as error:
+        raise DNSResolutionError(f"could not resolve {target.host!r}: {error.strerror or error}") from None
+    if not infos:
+        raise DNSResolutionError(f"{target.host!r} resolves to no address")
+    return str(infos[0][4][0])
+
+
+async def probe_server(
+    target: ServerTarget, ip_address: str, connector: ServerConnector, prober: NativeProber, meter: ProbeMeter
+) -> ServerProfile:
+    """Learn the server's highest version, one accepted suite and its client-certificate needs."""
+    accepted, version, suite_code = await _first_accepted_hello(target, prober, meter)
+    suite = cipher_suite_by_code(suite_code)
+    if suite is None:
+        raise ServerResponseError(f"server chose unknown cipher suite 0x{suite_code:04x}")
+    client_auth, note = await _client_auth(target, connector, meter, version, accepted)
+    return ServerProfile(
+        ip_address=ip_address,
+        port=target.port,
+        server_name=target.server_name,
+        highest_version=version,
+        cipher_suite=suite,
+        client_auth=client_auth,
+        client_auth_note=note,
+    )
+
+
+async def _first_accepted_hello(
+    target: ServerTarget, prober: NativeProber, meter: ProbeMeter
+) -> tuple[HelloAccepted | None, TLSVersion, int]:
+    tls13 = [suite.code for suite in suites_for_version(TLSVersion.TLS1_3)]
+    older = [suite.code for suite in suites_for_version(TLSVersion.TLS1_2)]
+    first_bundle = (tls13 + older)[:_FIRST_HELLO_SUITES]
+    modern = await prober.hello(
+        meter,
+        tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0),
+        first_contact=True,
+    )
+    if isinstance(modern, HelloAccepted):
+        return modern, modern.version, modern.cipher_suite
+    ssl3_suites = [suite.code for suite in suites_for_version(TLSVersion.SSL3)][:_FIRST_HELLO_SUITES]
+    ssl3 = await prober.hello(meter, tls_hello(TLSVersion.SSL3, ssl3_suites, target.server_name))
+    if isinstance(ssl3, HelloAccepted):
+        return ssl3, ssl3.version, ssl3.cipher_suite
+    ssl2 = await prober.sslv2_hello(meter, tuple(suite.code for suite in SSL2_CIPHER_SUITES))
+    if not isinstance(ssl2, HelloRejected) and ssl2.cipher_kinds:
+        return None, TLSVersion.SSL2, ssl2.cipher_kinds[0]
+    raise HandshakeError(
+        "the server refused every protocol version offered: "
+        f"TLS 1.3 to 1.0 ({modern.reason}); SSL 3.0 ({ssl3.reason}); "
+        f"SSL 2.0 ({ssl2.reason if isinstance(ssl2, HelloRejected) else 'no common cipher kind'})"
+    )
+
+
+async def _client_auth(
+    target: ServerTarget,
+    connector: ServerConnector,
+    meter: ProbeMeter,
+    version: TLSVersion,
+    accepted: HelloAccepted | None,
+) -> tuple[ClientAuthRequirement, str | None]:
+    if version is TLSVersion.SSL2 or accepted is None:
+        return ClientAuthRequirement.UNKNOWN, "not determined for SSL 2.0"
+    try:
+        if version is TLSVersion.TLS1_3:
+            detected = await connector.run_blocking(meter, observe_client_auth, version, target.server_name, False)
+            requested = detected.requested
+        else:
+            requested = accepted.certificate_requested  # the request was in the clear in the probe's flight
+        if not requested:
+            return ClientAuthRequirement.NOT_REQUESTED, None
+        attempt = await connector.run_blocking(meter, observe_client_auth, version, target.server_name, True)
+    except (HandshakeError, ServerResponseError, ConnectivityError) as error:
+        return ClientAuthRequirement.UNKNOWN, str(error)
+    return (ClientAuthRequirement.OPTIONAL if attempt.completed else ClientAuthRequirement.REQUIRED), None

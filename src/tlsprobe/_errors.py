@@ -1,0 +1,47 @@
+"""Exceptions become data here, and only here."""
+
+from __future__ import annotations
+
+import traceback
+
+from tlsprobe._exceptions import (
+    ClientCertificateRequiredError,
+    ConfigurationError,
+    ConnectionClosedError,
+    ConnectionRejectedError,
+    ConnectTimeoutError,
+    DNSResolutionError,
+    HandshakeError,
+    MalformedServerResponseError,
+    ResponseTimeoutError,
+    ServerResponseError,
+)
+from tlsprobe._models import CheckError, ErrorKind
+
+# Most specific first: the first matching class wins.
+_ERROR_KINDS: tuple[tuple[type[Exception], ErrorKind], ...] = (
+    (ConfigurationError, ErrorKind.INVALID_TARGET),
+    (DNSResolutionError, ErrorKind.DNS),
+    (ConnectTimeoutError, ErrorKind.TIMEOUT),
+    (ConnectionRejectedError, ErrorKind.CONNECTION_REJECTED),
+    (ResponseTimeoutError, ErrorKind.TIMEOUT),
+    (ConnectionClosedError, ErrorKind.CONNECTION_CLOSED),
+    (MalformedServerResponseError, ErrorKind.MALFORMED_RESPONSE),
+    (ClientCertificateRequiredError, ErrorKind.CLIENT_CERTIFICATE_REQUIRED),
+    (HandshakeError, ErrorKind.HANDSHAKE_FAILED),
+    (ServerResponseError, ErrorKind.MALFORMED_RESPONSE),
+)
+
+
+def error_from_exception(error: Exception) -> CheckError:
+    """Describe ``error`` as data; anything unexpected is an internal error and keeps its traceback."""
+    exception = f"{type(error).__module__}.{type(error).__qualname__}"
+    for error_class, kind in _ERROR_KINDS:
+        if isinstance(error, error_class):
+            return CheckError(kind=kind, message=str(error), exception=exception)
+    return CheckError(
+        kind=ErrorKind.INTERNAL,
+        message=f"internal error in tlsprobe: {type(error).__name__}: {error}",
+        exception=exception,
+        traceback="".join(traceback.format_exception(error)),
+    )

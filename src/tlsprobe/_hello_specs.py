@@ -1,0 +1,62 @@
+"""The ClientHellos tlsprobe offers: broad enough that any server finds something it accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import groups_for_version, named_group_by_name
+
+# Key shares sent up front; for any other group a TLS 1.3 server answers with a HelloRetryRequest, which names
+# the group it wants and the suite it picked, so nothing is lost by not sending more (and hellos stay small).
+_KEY_SHARE_GROUP_NAMES = ("x25519", "secp256r1")
+
+
+def _code(name: str) -> int:
+    group = named_group_by_name(name)
+    assert group is not None, name
+    return group.code
+
+
+_KEY_SHARE_GROUPS = tuple(_code(name) for name in _KEY_SHARE_GROUP_NAMES)
+
+
+def offered_groups(version: TLSVersion) -> tuple[int, ...]:
+    """Every group tlsprobe offers at ``version``, those with key shares first."""
+    groups = tuple(group.code for group in groups_for_version(version))
+    return (*_KEY_SHARE_GROUPS, *(code for code in groups if code not in _KEY_SHARE_GROUPS))
+
+
+def tls_hello(
+    version: TLSVersion,
+    cipher_suites: Sequence[int],
+    server_name: str | None,
+    *,
+    min_version: TLSVersion | None = None,
+) -> ClientHelloSpec:
+    """A ClientHello for SSL 3.0 to TLS 1.3 offering ``cipher_suites`` in that order.
+
+    A TLS 1.3 hello offers only TLS 1.3 unless ``min_version`` is lower, so that a server without TLS 1.3
+    refuses it instead of answering with an older version.
+    """
+    if version is TLSVersion.TLS1_3:
+        groups = offered_groups(TLSVersion.TLS1_3)
+        lowest = min_version or TLSVersion.TLS1_3
+        if lowest < TLSVersion.TLS1_3:
+            # Groups of the older versions too, for a server that answers with TLS 1.2 (ffdhe, brainpool).
+            groups += tuple(code for code in offered_groups(TLSVersion.TLS1_2) if code not in groups)
+        return ClientHelloSpec(
+            version=version,
+            cipher_suites=tuple(cipher_suites),
+            server_name=server_name,
+            groups=groups,
+            key_share_groups=_KEY_SHARE_GROUPS,
+            min_version=lowest,
+        )
+    return ClientHelloSpec(
+        version=version,
+        cipher_suites=tuple(cipher_suites),
+        server_name=server_name,
+        groups=offered_groups(version),
+    )

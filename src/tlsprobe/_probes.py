@@ -1,0 +1,227 @@
+"""Native probes: send a hand-built hello on an async socket, read the server's first flight, close.
+
+A probe's answer is data: accepted (with what the server chose) or rejected (with the alert, if any). A probe
+that could not get an answer (refused, reset, timed out) is retried with backoff a bounded number of times and
+then raises: a failed probe never reads as a rejection. A server that closes the connection without a word is a
+rejection only when it does so on every attempt.
+"""
+
+from __future__ import annotations
+
+import anyio
+import attrs
+
+from tlsprobe._config import Limits, Timeouts
+from tlsprobe._exceptions import (
+    ConnectionClosedError,
+    ConnectionRejectedError,
+    ConnectTimeoutError,
+    MalformedServerResponseError,
+    ResponseTimeoutError,
+    ServerResponseError,
+)
+from tlsprobe._net import ProbeMeter, ServerConnector
+from tlsprobe.wire import (
+    Alert,
+    CertificateMessage,
+    CertificateRequest,
+    ClientHelloSpec,
+    EphemeralKey,
+    HelloRetryRequest,
+    ServerFlightReader,
+    ServerHello,
+    ServerKeyExchange,
+    SSL2ServerHello,
+    build_client_hello,
+    build_sslv2_client_hello,
+    ephemeral_key_for_tls13_group,
+    parse_server_key_exchange,
+)
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import cipher_suite_by_code
+
+_BACKOFF_S = (0.25, 0.75, 1.5, 3.0)
+_RECEIVE_SIZE = 65536
+
+
+@attrs.frozen(kw_only=True)
+class HelloAccepted:
+    """The server answered the hello with a ServerHello (or a HelloRetryRequest, which also picks a suite)."""
+
+    version: TLSVersion
+    """The negotiated version."""
+    cipher_suite: int
+    """The code of the suite the server picked."""
+    server_hello: ServerHello | None
+    """The ServerHello; None when the server answered with a HelloRetryRequest."""
+    hello_retry_request: HelloRetryRequest | None
+    """The HelloRetryRequest, when the server asked for another key share."""
+    certificates: tuple[bytes, ...]
+    """DER certificates of the TLS <= 1.2 Certificate message (empty under TLS 1.3: encrypted)."""
+    ephemeral_key: EphemeralKey | None
+    """The server's ephemeral key (TLS <= 1.2 ServerKeyExchange, or the TLS 1.3 group)."""
+    certificate_requested: bool
+    """A TLS <= 1.2 CertificateRequest was seen (TLS 1.3 requests are encrypted and not visible here)."""
+
+
+@attrs.frozen(kw_only=True)
+class HelloRejected:
+    """The server refused the hello."""
+
+    alert: Alert | None
+    """The alert it sent, if any."""
+    reason: str
+    """A sentence for people."""
+
+
+@attrs.frozen(kw_only=True)
+class SSL2Accepted:
+    """The server answered an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO."""
+
+    cipher_kinds: tuple[int, ...]
+    """The cipher kinds it supports among those offered."""
+    certificate: bytes
+    """Its DER certificate."""
+
+
+HelloOutcome = HelloAccepted | HelloRejected
+SSL2Outcome = SSL2Accepted | HelloRejected
+
+_RETRIED = (ConnectTimeoutError, ConnectionRejectedError, ResponseTimeoutError, ConnectionClosedError)
+
+
+class _SilentClose(Exception):
+    """The server closed the connection without sending anything."""
+
+
+class NativeProber:
+    """Sends hand-built hellos to one server, with bounded retries."""
+
+    def __init__(self, connector: ServerConnector, timeouts: Timeouts, limits: Limits) -> None:
+        self._connector = connector
+        self._timeouts = timeouts
+        self._limits = limits
+
+    async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, first_contact: bool = False) -> HelloOutcome:
+        """Send one ClientHello built from ``spec``; see the module docstring for retries."""
+        offered = frozenset(spec.cipher_suites)
+        outcome = await self._with_retries(meter, build_client_hello(spec), sslv2=False, first_contact=first_contact)
+        if isinstance(outcome, HelloRejected):
+            return outcome
+        events = outcome
+        return _interpret_tls_flight(events, offered)
+
+    async def sslv2_hello(self, meter: ProbeMeter, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
+        """Send one SSL 2.0 CLIENT-HELLO offering ``cipher_kinds``."""
+        outcome = await self._with_retries(meter, build_sslv2_client_hello(cipher_kinds), sslv2=True)
+        if isinstance(outcome, HelloRejected):
+            return outcome
+        for event in outcome:
+            if isinstance(event, SSL2ServerHello):
+                return SSL2Accepted(cipher_kinds=event.cipher_kinds, certificate=event.certificate)
+            if isinstance(event, Alert):
+                return HelloRejected(alert=event, reason=f"server sent the TLS alert {event.description_name}")
+        return HelloRejected(alert=None, reason="server did not answer the SSL 2.0 hello with a SERVER-HELLO")
+
+    async def _with_retries(
+        self, meter: ProbeMeter, hello: bytes, *, sslv2: bool, first_contact: bool = False
+    ) -> list[object] | HelloRejected:
+        attempts = 1 + self._limits.max_retries
+        silent_closes = 0
+        last_error: ServerResponseError | ConnectTimeoutError | ConnectionRejectedError | None = None
+        for attempt in range(attempts):
+            if attempt:
+                meter.retries += 1
+                self._connector.counters.retries += 1
+                await anyio.sleep(_BACKOFF_S[min(attempt - 1, len(_BACKOFF_S) - 1)])
+            try:
+                return await self._exchange(meter, hello, sslv2=sslv2)
+            except _SilentClose:
+                silent_closes += 1
+            except (ConnectTimeoutError, ConnectionRejectedError) as error:
+                if first_contact:
+                    raise  # nothing else is open to this server: this is not a fragile server shedding load
+                last_error = error
+            except (ResponseTimeoutError, ConnectionClosedError) as error:
+                last_error = error
+        if silent_closes == attempts:
+            return HelloRejected(alert=None, reason="server closed the connection without answering")
+        assert last_error is not None
+        raise last_error
+
+    async def _exchange(self, meter: ProbeMeter, hello: bytes, *, sslv2: bool) -> list[object]:
+        events: list[object] = []
+        async with self._connector.connect(meter) as stream:
+            try:
+                with anyio.fail_after(self._timeouts.read_s):
+                    await stream.send(hello)
+                    reader: ServerFlightReader | None = None
+                    while reader is None or not reader.done:
+                        try:
+                            data = await stream.receive(_RECEIVE_SIZE)
+                        except anyio.EndOfStream:
+                            break
+                        if reader is None:
+                            # Servers that do not speak SSL 2.0 answer its hello with a TLS alert record.
+                            reader = ServerFlightReader(sslv2=sslv2 and data[0] not in (0x15, 0x16))
+                        events.extend(reader.feed(data))
+            except TimeoutError:
+                raise ResponseTimeoutError(
+                    f"no complete answer from the server within {self._timeouts.read_s:g} s"
+                ) from None
+            except (anyio.BrokenResourceError, OSError) as error:
+                if not events:
+                    raise ConnectionClosedError(f"the server reset the connection: {error}") from None
+        if not events:
+            raise _SilentClose
+        return events
+
+
+def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> HelloOutcome:
+    first = events[0]
+    if isinstance(first, Alert):
+        return HelloRejected(alert=first, reason=f"server sent the alert {first.description_name}")
+    if isinstance(first, HelloRetryRequest):
+        _check_offered(first.cipher_suite, offered)
+        key = ephemeral_key_for_tls13_group(first.selected_group) if first.selected_group is not None else None
+        return HelloAccepted(
+            version=TLSVersion.TLS1_3,
+            cipher_suite=first.cipher_suite,
+            server_hello=None,
+            hello_retry_request=first,
+            certificates=(),
+            ephemeral_key=key,
+            certificate_requested=False,
+        )
+    if not isinstance(first, ServerHello):
+        raise MalformedServerResponseError(f"server answered the ClientHello with {type(first).__name__}")
+    _check_offered(first.cipher_suite, offered)
+    certificates: tuple[bytes, ...] = ()
+    ephemeral_key: EphemeralKey | None = None
+    requested = False
+    if first.version is TLSVersion.TLS1_3:
+        if first.key_share_group is not None:
+            ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
+    for event in events[1:]:
+        if isinstance(event, CertificateMessage):
+            certificates = event.certificates
+        elif isinstance(event, ServerKeyExchange):
+            suite = cipher_suite_by_code(first.cipher_suite)
+            if suite is not None:
+                ephemeral_key = parse_server_key_exchange(event.body, suite.key_exchange, first.version)
+        elif isinstance(event, CertificateRequest):
+            requested = True
+    return HelloAccepted(
+        version=first.version,
+        cipher_suite=first.cipher_suite,
+        server_hello=first,
+        hello_retry_request=None,
+        certificates=certificates,
+        ephemeral_key=ephemeral_key,
+        certificate_requested=requested,
+    )
+
+
+def _check_offered(cipher_suite: int, offered: frozenset[int]) -> None:
+    if cipher_suite not in offered:
+        raise MalformedServerResponseError(f"server chose cipher suite 0x{cipher_suite:04x}, which was not offered")

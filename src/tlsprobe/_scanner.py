@@ -1,0 +1,264 @@
+"""The orchestrator: a task group per server, limits, and a stream of results.
+
+Concurrency, all of it here:
+- servers: at most ``Limits.max_concurrent_servers`` are scanned at once; targets are consumed lazily;
+- per server: connectivity first, then one task per check, all sharing the server's ``ConnectionPermits``;
+- connections: every socket takes a server permit and a scan-wide one (``Limits.max_open_connections``);
+- threads: nassl handshakes run in worker threads under one scan-wide ``CapacityLimiter``.
+Results flow through a memory object stream whose producer task group is owned by ``Scanner.scan``'s context
+manager, never around a ``yield`` of an async generator.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, final
+
+import anyio
+import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from tlsprobe._config import ScanConfig, ServerTarget
+from tlsprobe._connectivity import probe_server, resolve
+from tlsprobe._errors import error_from_exception
+from tlsprobe._exceptions import CheckNotApplicable, ConfigurationError
+from tlsprobe._models import (
+    CheckCompleted,
+    CheckFailed,
+    CheckOutcome,
+    CheckSkipped,
+    ConnectivityCompleted,
+    ConnectivityFailed,
+    ProbeCost,
+    ServerScanResult,
+)
+from tlsprobe._net import ConnectionPermits, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._probes import NativeProber
+from tlsprobe.checks._base import Check, ServerContext
+from tlsprobe.checks._registry import DEFAULT_CHECKS
+
+TargetInput = ServerTarget | str
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ScannerStatistics:
+    """A snapshot of a scanner's progress."""
+
+    servers_started: int
+    """Servers whose scan has begun."""
+    servers_completed: int
+    """Servers whose result has been produced."""
+    checks_completed: int
+    """Check outcomes produced (completed, failed or skipped)."""
+    connections_open: int
+    """Connections open right now."""
+    connections_opened: int
+    """Connections opened since the scanner was created."""
+    retries: int
+    """Probes repeated after a reset, refusal or timeout."""
+
+
+@final
+class ScanResults:
+    """The results of a scan, in the order servers finish: ``async for result in results``."""
+
+    def __init__(self, receive: MemoryObjectReceiveStream[ServerScanResult]) -> None:
+        self._receive = receive
+        self._input_error: ConfigurationError | None = None
+
+    def __aiter__(self) -> ScanResults:
+        return self
+
+    async def __anext__(self) -> ServerScanResult:
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            if self._input_error is not None:
+                # Raised after every result of the valid targets before it, so nothing is lost.
+                raise self._input_error from None
+            raise StopAsyncIteration from None
+
+
+@final
+class Scanner:
+    """Scans servers. One scanner may run several scans at once; its limits apply to all of them together.
+
+    ::
+
+        async with Scanner().scan(["example.com", "example.org:8443"]) as results:
+            async for result in results:
+                ...
+    """
+
+    def __init__(self, config: ScanConfig | None = None) -> None:
+        self._config = config or ScanConfig()
+        limits = self._config.limits
+        self._server_slots = anyio.Semaphore(limits.max_concurrent_servers)
+        self._global_connections = anyio.Semaphore(limits.max_open_connections)
+        self._thread_limiter = anyio.CapacityLimiter(limits.max_threads)
+        self._counters = ScanCounters()
+        self._servers_started = 0
+        self._servers_completed = 0
+        self._checks_completed = 0
+
+    @property
+    def config(self) -> ScanConfig:
+        """The configuration every scan of this scanner uses."""
+        return self._config
+
+    def statistics(self) -> ScannerStatistics:
+        """Where the scanner's scans stand."""
+        return ScannerStatistics(
+            servers_started=self._servers_started,
+            servers_completed=self._servers_completed,
+            checks_completed=self._checks_completed,
+            connections_open=self._counters.connections_open,
+            connections_opened=self._counters.connections_opened,
+            retries=self._counters.retries,
+        )
+
+    @asynccontextmanager
+    async def scan(
+        self,
+        targets: Iterable[TargetInput] | AsyncIterable[TargetInput],
+        checks: Sequence[Check[Any]] = DEFAULT_CHECKS,
+    ) -> AsyncIterator[ScanResults]:
+        """Scan ``targets`` (consumed lazily) with ``checks``; results stream out as each server finishes.
+
+        Leaving the block early cancels the servers still being scanned.
+
+        :raises ConfigurationError: for two checks with the same name, or a target string that does not parse.
+        """
+        _require_unique_names(checks)
+        send, receive = anyio.create_memory_object_stream[ServerScanResult](
+            max_buffer_size=self._config.limits.max_concurrent_servers
+        )
+        results = ScanResults(receive)
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._produce, targets, tuple(checks), send, results)
+            try:
+                with receive:
+                    yield results
+            finally:
+                group.cancel_scope.cancel()
+
+    async def scan_server(self, target: TargetInput, checks: Sequence[Check[Any]] = DEFAULT_CHECKS) -> ServerScanResult:
+        """Scan one server and return its result."""
+        _require_unique_names(checks)
+        return await self._scan_one(_as_target(target), tuple(checks))
+
+    async def _produce(
+        self,
+        targets: Iterable[TargetInput] | AsyncIterable[TargetInput],
+        checks: tuple[Check[Any], ...],
+        send: MemoryObjectSendStream[ServerScanResult],
+        results: ScanResults,
+    ) -> None:
+        async def scan_and_send(target: ServerTarget) -> None:
+            try:
+                result = await self._scan_one(target, checks)
+                await send.send(result)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the consumer left; the scan is being cancelled
+            finally:
+                self._server_slots.release()
+
+        with send:
+            async with anyio.create_task_group() as group:
+                async for item in _iterate(targets):
+                    try:
+                        target = _as_target(item)
+                    except ConfigurationError as error:
+                        results._input_error = error  # noqa: SLF001 - reported once the scans under way end
+                        break
+                    await self._server_slots.acquire()
+                    group.start_soon(scan_and_send, target)
+
+    async def _scan_one(self, target: ServerTarget, checks: tuple[Check[Any], ...]) -> ServerScanResult:
+        self._servers_started += 1
+        started_at = datetime.datetime.now(datetime.UTC)
+        started = anyio.current_time()
+        meter = ProbeMeter()
+        try:
+            ip_address = await resolve(target, self._config)
+            connector = ServerConnector(
+                ip_address=ip_address,
+                port=target.port,
+                timeouts=self._config.timeouts,
+                permits=ConnectionPermits(self._config.limits.max_connections_per_server),
+                global_connections=self._global_connections,
+                thread_limiter=self._thread_limiter,
+                counters=self._counters,
+            )
+            prober = NativeProber(connector, self._config.timeouts, self._config.limits)
+            profile = await probe_server(target, ip_address, connector, prober, meter)
+        except Exception as error:  # any failure to reach the server becomes its result
+            self._servers_completed += 1
+            return ServerScanResult(
+                target=target,
+                connectivity=ConnectivityFailed(error=error_from_exception(error), cost=_cost(meter, started)),
+                checks=(),
+                started_at=started_at,
+                duration_s=anyio.current_time() - started,
+            )
+        connectivity = ConnectivityCompleted(profile=profile, cost=_cost(meter, started))
+        outcomes: list[CheckOutcome | None] = [None] * len(checks)
+
+        async def run_check(index: int, check: Check[Any]) -> None:
+            check_meter = ProbeMeter()
+            context = ServerContext(
+                target=target, profile=profile, prober=prober, connector=connector, meter=check_meter
+            )
+            outcomes[index] = await _run_check(check, context, check_meter)
+            self._checks_completed += 1
+
+        async with anyio.create_task_group() as group:
+            for index, check in enumerate(checks):
+                group.start_soon(run_check, index, check)
+        self._servers_completed += 1
+        return ServerScanResult(
+            target=target,
+            connectivity=connectivity,
+            checks=tuple(outcome for outcome in outcomes if outcome is not None),
+            started_at=started_at,
+            duration_s=anyio.current_time() - started,
+        )
+
+
+async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMeter) -> CheckOutcome:
+    """Run one check; the one place where a check's exceptions become outcomes. Cancellation propagates."""
+    started = anyio.current_time()
+    try:
+        result = await check.run(context)
+    except CheckNotApplicable as reason:
+        return CheckSkipped(name=check.name, reason=str(reason))
+    except Exception as error:
+        return CheckFailed(name=check.name, error=error_from_exception(error), cost=_cost(meter, started))
+    return CheckCompleted(name=check.name, result=result, cost=_cost(meter, started))
+
+
+def _cost(meter: ProbeMeter, started: float) -> ProbeCost:
+    return ProbeCost(connections=meter.connections, retries=meter.retries, duration_s=anyio.current_time() - started)
+
+
+def _as_target(item: TargetInput) -> ServerTarget:
+    return item if isinstance(item, ServerTarget) else ServerTarget.parse(item)
+
+
+def _require_unique_names(checks: Sequence[Check[Any]]) -> None:
+    names = [check.name for check in checks]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigurationError(f"checks requested twice: {', '.join(duplicates)}")
+
+
+async def _iterate(targets: Iterable[TargetInput] | AsyncIterable[TargetInput]) -> AsyncIterator[TargetInput]:
+    if isinstance(targets, AsyncIterable):
+        async for item in targets:
+            yield item
+    else:
+        for item in targets:
+            yield item

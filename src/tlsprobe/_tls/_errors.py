@@ -1,0 +1,31 @@
+"""Translate nassl, OpenSSL and socket errors into tlsprobe's exceptions: the one seam for foreign errors."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nassl._nassl import OpenSSLError
+
+from tlsprobe._exceptions import ConnectionClosedError, HandshakeError, ResponseTimeoutError
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Map what nassl and the socket raise to tlsprobe exceptions; everything else passes through."""
+    try:
+        yield
+    except OpenSSLError as error:
+        raise HandshakeError(f"TLS handshake failed: {_openssl_reason(error)}") from None
+    except (TimeoutError, socket.timeout):
+        raise ResponseTimeoutError("the server stopped answering during the handshake") from None
+    except OSError as error:
+        # nassl raises a bare OSError("... peer did not send data back") when the server hangs up.
+        raise ConnectionClosedError(f"the server closed the connection during the handshake: {error}") from None
+
+
+def _openssl_reason(error: OpenSSLError) -> str:
+    text = str(error.args[0]) if error.args else str(error)
+    # OpenSSL messages look like "error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure".
+    return text.rsplit(":", 1)[-1].strip() or text

@@ -1,0 +1,77 @@
+"""What a check is, and the one door it has to its server."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import ClassVar, Protocol, TypeVar, TypeVarTuple, Unpack
+
+from tlsprobe._config import ServerTarget
+from tlsprobe._models import ServerProfile
+from tlsprobe._net import ProbeMeter, ServerConnector
+from tlsprobe._probes import HelloOutcome, NativeProber, SSL2Outcome
+from tlsprobe.wire import ClientHelloSpec
+
+ResultT_co = TypeVar("ResultT_co", covariant=True)
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+class ServerContext:
+    """Everything a check may use: the target, its profile, native probes and blocking handshakes.
+
+    Each check gets its own context, so what it costs the server (connections, retries) is counted per check.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: ServerTarget,
+        profile: ServerProfile,
+        prober: NativeProber,
+        connector: ServerConnector,
+        meter: ProbeMeter,
+    ) -> None:
+        self._target = target
+        self._profile = profile
+        self._prober = prober
+        self._connector = connector
+        self._meter = meter
+
+    @property
+    def target(self) -> ServerTarget:
+        """The server as the user asked for it."""
+        return self._target
+
+    @property
+    def profile(self) -> ServerProfile:
+        """What the connectivity phase learned."""
+        return self._profile
+
+    async def hello(self, spec: ClientHelloSpec) -> HelloOutcome:
+        """Send a hand-built ClientHello on a new connection and read the server's first flight."""
+        return await self._prober.hello(self._meter, spec)
+
+    async def sslv2_hello(self, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
+        """Send an SSL 2.0 CLIENT-HELLO on a new connection."""
+        return await self._prober.sslv2_hello(self._meter, cipher_kinds)
+
+    async def run_blocking(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: Unpack[Ts]) -> T:
+        """Run ``fn(sock, *args)`` in a worker thread on a new connection (for nassl handshakes)."""
+        return await self._connector.run_blocking(self._meter, fn, *args)
+
+
+class Check(Protocol[ResultT_co]):
+    """A check: its options are its fields, ``name`` is its JSON key and CLI flag."""
+
+    result_type: ClassVar[type]
+    """The class of what ``run`` returns, for the JSON Schema."""
+
+    @property
+    def name(self) -> str:
+        """Stable identifier: JSON key and CLI flag."""
+        ...
+
+    async def run(self, server: ServerContext) -> ResultT_co:
+        """Gather observations through ``server`` and interpret them."""
+        ...

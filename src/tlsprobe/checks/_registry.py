@@ -1,0 +1,20 @@
+"""The checks tlsprobe knows. Registering a check is one line in ``DEFAULT_CHECKS``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsprobe.checks._base import Check
+from tlsprobe.checks.cipher_suites import CipherSuitesCheck
+from tlsprobe.wire._versions import TLSVersion
+
+DEFAULT_CHECKS: tuple[Check[Any], ...] = tuple(CipherSuitesCheck(version=version) for version in TLSVersion)
+"""Every check, each with its default options, in report order."""
+
+
+def check_by_name(name: str) -> Check[Any]:
+    """The default check called ``name``; ``KeyError`` when there is none."""
+    for check in DEFAULT_CHECKS:
+        if check.name == name:
+            return check
+    raise KeyError(name)

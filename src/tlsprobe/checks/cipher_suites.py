@@ -1,0 +1,241 @@
+"""Cipher suites accepted at one protocol version, with ephemeral keys and the server's preferred order.
+
+How: offer a bundle of suites (at most ``bundle_size``, most common first), record the one the server picks,
+remove it and offer the rest again, until the server refuses. That costs (accepted + 1) hellos per bundle
+instead of one per suite; bundles are probed concurrently. When a server enforces its own order, the order of
+its picks is its preference; one more hello, offering the accepted suites in reverse, tells whether it does.
+SSL 2.0 needs a single hello: the SERVER-HELLO lists every cipher kind the server supports.
+
+Connections (bundle mode): 0 for a version above the highest one the server accepted; otherwise, per bundle,
+(accepted suites in it + 1), plus one for the order test and, when accepted suites fall into several bundles,
+(accepted - 1) to merge their order. Exhaustive mode: one connection per suite in the catalogue.
+
+References: RFC 5246 §7.4.1 (TLS 1.2 hello), RFC 8446 §4.1 (TLS 1.3), the IANA TLS Cipher Suites registry.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import ClassVar, final
+
+import anyio
+import attrs
+
+from tlsprobe._hello_specs import tls_hello
+from tlsprobe._probes import HelloAccepted, HelloRejected
+from tlsprobe.checks._base import ServerContext
+from tlsprobe.wire import AlertDescription, EphemeralKey
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import CipherSuite, cipher_suite_by_code, suites_for_version
+
+
+class EnumerationMode(enum.Enum):
+    """How suites are enumerated."""
+
+    BUNDLE = "bundle"
+    """Offer many suites, remove the pick, repeat (few connections; reveals the server's order)."""
+    EXHAUSTIVE = "exhaustive"
+    """One connection per suite (many connections; for cross-checking)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class AcceptedCipherSuite:
+    """A suite the server accepted, and the key exchange it used with it."""
+
+    cipher_suite: CipherSuite
+    """The suite."""
+    ephemeral_key: EphemeralKey | None
+    """The server's ephemeral key for this suite (None for RSA key exchange and SSL 2.0)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CipherSuitesResult:
+    """The suites one protocol version accepts."""
+
+    version: TLSVersion
+    """The protocol version tested."""
+    is_supported: bool
+    """Whether the server accepted at least one suite at this version."""
+    accepted_cipher_suites: tuple[AcceptedCipherSuite, ...]
+    """Accepted suites: in the server's order of preference when it enforces one, else in the order found."""
+    server_order_enforced: bool | None
+    """Whether the server picks by its own preference rather than the client's (None: fewer than two suites,
+    or exhaustive mode)."""
+    rejected_cipher_suites: tuple[str, ...]
+    """IANA names of the suites offered and not accepted."""
+    mode: EnumerationMode
+    """How the suites were enumerated."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CipherSuitesCheck:
+    """Enumerate the suites the server accepts at ``version``."""
+
+    result_type: ClassVar[type] = CipherSuitesResult
+
+    version: TLSVersion
+    """The protocol version to test."""
+    mode: EnumerationMode = EnumerationMode.BUNDLE
+    """Bundle-and-remove (default) or one suite per connection."""
+    bundle_size: int = attrs.field(default=128, validator=attrs.validators.in_(range(1, 65536)))
+    """The most suites offered in one hello (some servers fail on hellos with more than 128)."""
+
+    @property
+    def name(self) -> str:
+        """``tls1_2_cipher_suites`` and the like."""
+        return f"{self.version.value}_cipher_suites"
+
+    async def run(self, server: ServerContext) -> CipherSuitesResult:
+        """Enumerate; see the module docstring."""
+        catalogue = suites_for_version(self.version)
+        if self.version > server.profile.highest_version:
+            # The connectivity phase offered this version and the server chose an older one: no connection.
+            return _result(self.version, catalogue, [], None, self.mode)
+        if self.version is TLSVersion.SSL2:
+            return await self._run_sslv2(server, catalogue)
+        if self.mode is EnumerationMode.EXHAUSTIVE:
+            accepted = await _one_suite_per_hello(server, self.version, catalogue)
+            return _result(self.version, catalogue, accepted, None, self.mode)
+        picks = await _bundle_and_remove(server, self.version, catalogue, self.bundle_size)
+        enforced = await _server_order_enforced(server, self.version, picks)
+        return _result(self.version, catalogue, picks, enforced, self.mode)
+
+    async def _run_sslv2(self, server: ServerContext, catalogue: Sequence[CipherSuite]) -> CipherSuitesResult:
+        outcome = await server.sslv2_hello(tuple(suite.code for suite in catalogue))
+        accepted: list[AcceptedCipherSuite] = []
+        if not isinstance(outcome, HelloRejected):
+            offered = {suite.code: suite for suite in catalogue}
+            accepted = [
+                AcceptedCipherSuite(cipher_suite=offered[kind], ephemeral_key=None)
+                for kind in outcome.cipher_kinds
+                if kind in offered
+            ]
+        return _result(self.version, catalogue, accepted, None, self.mode)
+
+
+def _result(
+    version: TLSVersion,
+    catalogue: Sequence[CipherSuite],
+    accepted: Sequence[AcceptedCipherSuite],
+    enforced: bool | None,
+    mode: EnumerationMode,
+) -> CipherSuitesResult:
+    accepted_codes = {entry.cipher_suite.code for entry in accepted}
+    return CipherSuitesResult(
+        version=version,
+        is_supported=bool(accepted),
+        accepted_cipher_suites=tuple(accepted),
+        server_order_enforced=enforced if len(accepted) > 1 else None,
+        rejected_cipher_suites=tuple(suite.name for suite in catalogue if suite.code not in accepted_codes),
+        mode=mode,
+    )
+
+
+def _accepted_entry(outcome: HelloAccepted) -> AcceptedCipherSuite:
+    suite = cipher_suite_by_code(outcome.cipher_suite)
+    assert suite is not None  # the probe checked the pick was among the offered catalogue suites
+    return AcceptedCipherSuite(cipher_suite=suite, ephemeral_key=outcome.ephemeral_key)
+
+
+async def _pick(server: ServerContext, version: TLSVersion, offered: Sequence[int]) -> HelloAccepted | None:
+    """The server's pick among ``offered`` at exactly ``version``, or None when it refuses them all."""
+    outcome = await server.hello(tls_hello(version, offered, server.profile.server_name))
+    if isinstance(outcome, HelloRejected) or outcome.version is not version:
+        return None  # refused, or answered with another version: none of these at this version
+    return outcome
+
+
+async def _picks_until_refused(
+    server: ServerContext, version: TLSVersion, offered: Sequence[int], first: HelloAccepted | None = None
+) -> list[AcceptedCipherSuite]:
+    picks: list[AcceptedCipherSuite] = []
+    pending = list(offered)
+    outcome = first if first is not None else await _pick(server, version, pending)
+    while outcome is not None:
+        picks.append(_accepted_entry(outcome))
+        pending.remove(outcome.cipher_suite)
+        if not pending:
+            break
+        outcome = await _pick(server, version, pending)
+    return picks
+
+
+def _version_refused(outcome: object, version: TLSVersion) -> bool:
+    """Whether an answer to the first bundle shows the version itself is off (not just these suites)."""
+    if isinstance(outcome, HelloAccepted):
+        return outcome.version is not version
+    assert isinstance(outcome, HelloRejected)
+    return outcome.alert is not None and outcome.alert.description == AlertDescription.protocol_version
+
+
+async def _bundle_and_remove(
+    server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
+) -> list[AcceptedCipherSuite]:
+    codes = [suite.code for suite in catalogue]
+    bundles = [codes[start : start + bundle_size] for start in range(0, len(codes), bundle_size)]
+    # The first hello alone first: if the server refuses the version outright, the other bundles need no probe.
+    opening = await server.hello(tls_hello(version, bundles[0], server.profile.server_name))
+    if _version_refused(opening, version):
+        return []
+    per_bundle: list[list[AcceptedCipherSuite]] = [[] for _ in bundles]
+
+    async def enumerate_bundle(index: int) -> None:
+        first = opening if index == 0 else None
+        if isinstance(first, HelloRejected):
+            return
+        per_bundle[index] = await _picks_until_refused(server, version, bundles[index], first)
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(bundles)):
+            group.start_soon(enumerate_bundle, index)
+    found = [entry for picks in per_bundle for entry in picks]
+    if sum(1 for picks in per_bundle if picks) <= 1:
+        return found
+    # Picks from different bundles were never offered side by side: let the server order all of them.
+    by_code = {entry.cipher_suite.code: entry for entry in found}
+    ordered = await _picks_until_one_left(server, version, list(by_code))
+    return [by_code[code] for code in ordered]
+
+
+async def _picks_until_one_left(server: ServerContext, version: TLSVersion, codes: list[int]) -> list[int]:
+    order: list[int] = []
+    pending = list(codes)
+    while len(pending) > 1:
+        outcome = await _pick(server, version, pending)
+        if outcome is None:
+            break  # the server changed its mind; keep the rest in the order found
+        order.append(outcome.cipher_suite)
+        pending.remove(outcome.cipher_suite)
+    return order + pending
+
+
+async def _server_order_enforced(
+    server: ServerContext, version: TLSVersion, picks: Sequence[AcceptedCipherSuite]
+) -> bool | None:
+    if len(picks) < 2:
+        return None
+    codes = [entry.cipher_suite.code for entry in picks]
+    outcome = await _pick(server, version, codes[::-1])
+    if outcome is None:
+        return None
+    return outcome.cipher_suite == codes[0]
+
+
+async def _one_suite_per_hello(
+    server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite]
+) -> list[AcceptedCipherSuite]:
+    accepted: dict[int, AcceptedCipherSuite] = {}
+
+    async def probe(code: int) -> None:
+        outcome = await _pick(server, version, [code])
+        if outcome is not None:
+            accepted[code] = _accepted_entry(outcome)
+
+    async with anyio.create_task_group() as group:
+        for suite in catalogue:
+            group.start_soon(probe, suite.code)
+    return [accepted[suite.code] for suite in catalogue if suite.code in accepted]
