@@ -2,8 +2,8 @@
 
 A probe's answer is data: accepted (with what the server chose) or rejected (with the alert, if any). A probe
 that could not get an answer (refused, reset, timed out) is retried with backoff a bounded number of times and
-then raises: a failed probe never reads as a rejection. A server that closes the connection without a word is a
-rejection only when it does so on every attempt.
+then raises: a failed probe never reads as a rejection. A server that closes (or resets) the connection without a word
+is a rejection only when it does so on every attempt.
 """
 
 from __future__ import annotations
@@ -87,11 +87,9 @@ class SSL2Accepted:
 HelloOutcome = HelloAccepted | HelloRejected
 SSL2Outcome = SSL2Accepted | HelloRejected
 
-_RETRIED = (ConnectTimeoutError, ConnectionRejectedError, ResponseTimeoutError, ConnectionClosedError)
 
-
-class _SilentClose(Exception):
-    """The server closed the connection without sending anything."""
+class _SilentClose(Exception):  # noqa: N818 - control flow
+    """The server closed or reset the connection without sending anything."""
 
 
 class NativeProber:
@@ -136,13 +134,13 @@ class NativeProber:
                 await anyio.sleep(_BACKOFF_S[min(attempt - 1, len(_BACKOFF_S) - 1)])
             try:
                 return await self._exchange(meter, hello, sslv2=sslv2)
-            except _SilentClose:
+            except (_SilentClose, ConnectionClosedError):
                 silent_closes += 1
             except (ConnectTimeoutError, ConnectionRejectedError) as error:
                 if first_contact:
                     raise  # nothing else is open to this server: this is not a fragile server shedding load
                 last_error = error
-            except (ResponseTimeoutError, ConnectionClosedError) as error:
+            except ResponseTimeoutError as error:
                 last_error = error
         if silent_closes == attempts:
             return HelloRejected(alert=None, reason="server closed the connection without answering")
@@ -169,9 +167,11 @@ class NativeProber:
                 raise ResponseTimeoutError(
                     f"no complete answer from the server within {self._timeouts.read_s:g} s"
                 ) from None
-            except (anyio.BrokenResourceError, OSError) as error:
+            except (anyio.BrokenResourceError, OSError):
+                # A reset before any answer is the same refusal as a silent close (which of the two a client
+                # sees depends on timing); a reset mid-answer keeps what arrived.
                 if not events:
-                    raise ConnectionClosedError(f"the server reset the connection: {error}") from None
+                    raise _SilentClose from None
         if not events:
             raise _SilentClose
         return events

@@ -137,13 +137,18 @@ class Scanner:
             max_buffer_size=self._config.limits.max_concurrent_servers
         )
         results = ScanResults(receive)
+        consumer_error: Exception | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(self._produce, targets, tuple(checks), send, results)
             try:
                 with receive:
                     yield results
+            except Exception as error:  # the caller's own exception: re-raised as is, not in a group
+                consumer_error = error
             finally:
                 group.cancel_scope.cancel()
+        if consumer_error is not None:
+            raise consumer_error
 
     async def scan_server(self, target: TargetInput, checks: Sequence[Check[Any]] = DEFAULT_CHECKS) -> ServerScanResult:
         """Scan one server and return its result."""

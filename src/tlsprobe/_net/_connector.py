@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,9 +13,11 @@ import anyio.abc
 import attrs
 
 from tlsprobe._config import Timeouts
-from tlsprobe._exceptions import ConnectionRejectedError, ConnectTimeoutError
+from tlsprobe._exceptions import ConnectionClosedError, ConnectionRejectedError, ConnectTimeoutError
 
 T = TypeVar("T")
+_DRAIN_SIZE = 65536
+_MAX_LINGER_S = 2.0
 Ts = TypeVarTuple("Ts")
 
 
@@ -86,7 +89,7 @@ class ServerConnector:
             try:
                 yield stream
             finally:
-                await _close_fully(stream)
+                await _close_fully(stream, _linger_s(self.timeouts))
 
     async def run_blocking(
         self, meter: ProbeMeter, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: Unpack[Ts]
@@ -111,6 +114,11 @@ class ServerConnector:
                 f"{self.timeouts.connect_s:g} s"
             ) from None
         except OSError as error:
+            if isinstance(error.__cause__ or error, ConnectionResetError | ConnectionAbortedError):
+                # Accepted, then reset at once: the server is there and hangs up on us.
+                raise ConnectionClosedError(
+                    f"{_endpoint(self.ip_address, self.port)} reset the connection as soon as it was accepted"
+                ) from None
             raise ConnectionRejectedError(
                 f"TCP connection to {_endpoint(self.ip_address, self.port)} failed: {_os_error_text(error)}"
             ) from None
@@ -121,14 +129,27 @@ def _endpoint(ip_address: str, port: int) -> str:
 
 
 def _os_error_text(error: OSError) -> str:
-    return error.strerror or str(error) or type(error).__name__
+    # anyio wraps the real error ("Connection refused") in a generic "All connection attempts failed".
+    cause = error.__cause__ if isinstance(error.__cause__, OSError) else error
+    if cause.errno:
+        return os.strerror(cause.errno)  # asyncio's own strerror text hides the reason ("Connect call failed")
+    return cause.strerror or str(cause) or type(cause).__name__
 
 
-async def _close_fully(stream: anyio.abc.SocketStream) -> None:
-    # An asyncio transport's close() only schedules the socket's closing; wait until the descriptor is really
-    # gone so that a permit handed back never lets a sixth socket coexist with a fifth one still closing.
+async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float) -> None:
+    # Close politely and completely before the permit goes back: send our FIN, let the server close its side
+    # (it does at once: it has nothing more to say to a client that hung up), then wait until our descriptor is
+    # really gone, since an asyncio transport's close() only schedules it. Otherwise the server could briefly
+    # hold one connection more than the limit.
     raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
     with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(linger_s):
+            try:
+                await stream.send_eof()
+                while await stream.receive(_DRAIN_SIZE):
+                    pass
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                pass
         await stream.aclose()
         for _ in range(100):
             if raw.fileno() == -1:
@@ -143,7 +164,25 @@ def _call_with_socket(
     try:
         return fn(sock, *args)
     finally:
+        _close_blocking(sock, _linger_s(timeouts))
+
+
+def _close_blocking(sock: socket.socket, linger_s: float) -> None:
+    """The blocking twin of ``_close_fully``: FIN, wait for the server's, close."""
+    try:
+        if sock.fileno() != -1:
+            sock.settimeout(linger_s)
+            sock.shutdown(socket.SHUT_WR)
+            while sock.recv(_DRAIN_SIZE):
+                pass
+    except OSError:
+        pass
+    finally:
         sock.close()
+
+
+def _linger_s(timeouts: Timeouts) -> float:
+    return min(timeouts.read_s, _MAX_LINGER_S)
 
 
 def open_blocking_socket(ip_address: str, port: int, timeouts: Timeouts) -> socket.socket:

@@ -1,0 +1,123 @@
+"""The ``tlsprobe`` command."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any
+
+import anyio
+
+from tlsprobe._cli._concerns import concerns
+from tlsprobe._cli._options import EXIT_CONCERN, EXIT_OK, EXIT_USAGE, build_parser, scan_config, selected_checks
+from tlsprobe._cli._render import render_server
+from tlsprobe._config import InvalidTargetLine, ScanConfig, ServerTarget, parse_target_lines
+from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._json import dumps, scan_document
+from tlsprobe._json_schema import json_schema
+from tlsprobe._models import ServerScanResult
+from tlsprobe._scanner import Scanner
+from tlsprobe.checks._base import Check
+from tlsprobe.checks._registry import DEFAULT_CHECKS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tlsprobe`` command; returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["demo"]:
+        from tlsprobe._cli._demo import run_demo  # noqa: PLC0415 - the demo's servers load only for the demo
+
+        return run_demo(arguments[1:])
+    parser = build_parser()
+    options = parser.parse_args(arguments)
+    if options.json_schema:
+        print(json.dumps(json_schema(check.result_type for check in DEFAULT_CHECKS), indent=2))
+        return EXIT_OK
+    try:
+        config = scan_config(options)
+    except ConfigurationError as error:
+        parser.error(str(error))
+    if not options.targets and not options.targets_in:
+        parser.error("give at least one TARGET or --targets-in FILE")
+    invalid: list[InvalidTargetLine] = []
+    cli_targets: list[ServerTarget] = []
+    for item in parse_target_lines(options.targets, source="command line"):
+        if isinstance(item, InvalidTargetLine):
+            _report_invalid(item)
+            invalid.append(item)
+        else:
+            cli_targets.append(item)
+    try:
+        targets_file = open(options.targets_in, encoding="utf-8") if options.targets_in else None  # noqa: SIM115
+    except OSError as error:
+        print(f"tlsprobe: cannot read targets file: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+
+        def targets() -> Iterator[ServerTarget]:
+            yield from cli_targets
+            if targets_file is not None:
+                for entry in parse_target_lines(targets_file, source=options.targets_in):
+                    if isinstance(entry, InvalidTargetLine):
+                        _report_invalid(entry)
+                        invalid.append(entry)
+                    else:
+                        yield entry
+
+        code = anyio.run(run_scan, targets(), selected_checks(options), config, options, invalid, {})
+    finally:
+        if targets_file is not None:
+            targets_file.close()
+    return EXIT_USAGE if invalid else code
+
+
+def _report_invalid(line: InvalidTargetLine) -> None:
+    print(f"tlsprobe: {line.source}, line {line.line_number}: {line.error}", file=sys.stderr)
+
+
+async def run_scan(
+    targets: Iterator[ServerTarget],
+    checks: Sequence[Check[Any]],
+    config: ScanConfig,
+    options: argparse.Namespace,
+    invalid: list[InvalidTargetLine],
+    labels: Mapping[ServerTarget, str],
+) -> int:
+    """Scan, writing the report and JSON as results arrive; returns EXIT_OK or EXIT_CONCERN."""
+    json_to_stdout = options.json_out == "-" or (options.jsonl and options.json_out is None)
+    show_report = not options.quiet and not json_to_stdout
+    json_file: IO[str] | None = None
+    if options.json_out not in (None, "-"):
+        json_file = open(options.json_out, "w", encoding="utf-8")  # noqa: SIM115, ASYNC230 - before any I/O
+    elif json_to_stdout:
+        json_file = sys.stdout
+    started_at = datetime.datetime.now(datetime.UTC)
+    collected: list[ServerScanResult] = []
+    exit_code = EXIT_OK
+    try:
+        async with Scanner(config).scan(targets, checks) as results:
+            async for result in results:
+                if concerns(result):
+                    exit_code = EXIT_CONCERN
+                if show_report:
+                    print(render_server(result, labels.get(result.target)), flush=True)
+                if json_file is not None and options.jsonl:
+                    json_file.write(dumps(result) + "\n")
+                    json_file.flush()
+                elif json_file is not None:
+                    collected.append(result)
+        if json_file is not None and not options.jsonl:
+            document = scan_document(
+                collected,
+                started_at=started_at,
+                completed_at=datetime.datetime.now(datetime.UTC),
+                invalid_targets=invalid,
+            )
+            json_file.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    finally:
+        if json_file is not None and json_file is not sys.stdout:
+            json_file.close()
+    return exit_code

@@ -1,0 +1,56 @@
+"""What in a result should fail a CI job (exit code 1). Policy and grading go further; this is the floor."""
+
+from __future__ import annotations
+
+from tlsprobe._models import CheckCompleted, CheckFailed, ConnectivityFailed, ServerScanResult
+from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import CipherSuite
+
+_DEPRECATED_VERSIONS = {
+    TLSVersion.SSL2: "SSL 2.0 is accepted (broken: DROWN)",
+    TLSVersion.SSL3: "SSL 3.0 is accepted (broken: POODLE)",
+    TLSVersion.TLS1_0: "TLS 1.0 is accepted (deprecated by RFC 8996)",
+    TLSVersion.TLS1_1: "TLS 1.1 is accepted (deprecated by RFC 8996)",
+}
+
+
+def suite_weakness(suite: CipherSuite) -> str | None:
+    """Why a suite is unsafe to accept, or None."""
+    if suite.is_anonymous:
+        return "no server authentication"
+    if suite.key_size == 0:
+        return "no encryption"
+    if suite.is_export:
+        return "export-grade"
+    if suite.encryption.startswith("RC4"):
+        return "RC4"
+    if suite.key_size < 128:
+        return f"{suite.key_size}-bit cipher"
+    if any(cipher in suite.encryption for cipher in ("3DES", "DES", "IDEA", "RC2")):
+        return "64-bit block cipher (SWEET32)"
+    return None
+
+
+def concerns(result: ServerScanResult) -> list[str]:
+    """Plain-language concerns, most serious first; empty when the scan found nothing to worry about."""
+    if isinstance(result.connectivity, ConnectivityFailed):
+        return [f"not scanned: {result.connectivity.error.message}"]
+    found: list[str] = []
+    for outcome in result.checks:
+        if isinstance(outcome, CheckFailed):
+            found.append(f"{outcome.name} could not be completed: {outcome.error.message}")
+        elif isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CipherSuitesResult):
+            found.extend(_cipher_concerns(outcome.result))
+    return found
+
+
+def _cipher_concerns(result: CipherSuitesResult) -> list[str]:
+    found = []
+    if result.is_supported and result.version in _DEPRECATED_VERSIONS:
+        found.append(_DEPRECATED_VERSIONS[result.version])
+    for entry in result.accepted_cipher_suites:
+        weakness = suite_weakness(entry.cipher_suite)
+        if weakness is not None:
+            found.append(f"{result.version.label}: {entry.cipher_suite.name} ({weakness})")
+    return found

@@ -1,0 +1,87 @@
+"""The terminal report. Presentation lives here, never on a check or a result."""
+
+from __future__ import annotations
+
+from tlsprobe._cli._concerns import concerns, suite_weakness
+from tlsprobe._models import (
+    CheckCompleted,
+    CheckFailed,
+    CheckSkipped,
+    ClientAuthRequirement,
+    ConnectivityFailed,
+    ServerScanResult,
+)
+from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
+from tlsprobe.wire.catalogue import named_group_by_code
+
+_CLIENT_AUTH = {
+    ClientAuthRequirement.NOT_REQUESTED: "not requested",
+    ClientAuthRequirement.OPTIONAL: "requested (optional)",
+    ClientAuthRequirement.REQUIRED: "required",
+    ClientAuthRequirement.UNKNOWN: "unknown",
+}
+
+
+def render_server(result: ServerScanResult, label: str | None = None) -> str:
+    """The report for one server."""
+    title = f"{result.target}" + (f"  ({label})" if label else "")
+    lines = [title, "=" * len(title)]
+    if isinstance(result.connectivity, ConnectivityFailed):
+        error = result.connectivity.error
+        lines.append(f"  NOT SCANNED [{error.kind.value}]: {error.message}")
+        return "\n".join(lines) + "\n"
+    profile = result.connectivity.profile
+    client_auth = _CLIENT_AUTH[profile.client_auth]
+    if profile.client_auth_note:
+        client_auth += f" ({profile.client_auth_note})"
+    lines += [
+        f"  Address:             {profile.ip_address} port {profile.port}, SNI {profile.server_name or '(none)'}",
+        f"  Highest version:     {profile.highest_version.label} ({profile.cipher_suite.name})",
+        f"  Client certificate:  {client_auth}",
+        "",
+    ]
+    for outcome in result.checks:
+        if isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CipherSuitesResult):
+            lines += _render_cipher_suites(outcome.result)
+        elif isinstance(outcome, CheckCompleted):
+            lines.append(f"  {outcome.name}: completed")
+        elif isinstance(outcome, CheckFailed):
+            lines.append(f"  {outcome.name}: FAILED [{outcome.error.kind.value}] {outcome.error.message}")
+        elif isinstance(outcome, CheckSkipped):
+            lines.append(f"  {outcome.name}: skipped, {outcome.reason}")
+    found = concerns(result)
+    lines.append("")
+    lines.append("  Concerns:" if found else "  Concerns: none")
+    lines += [f"    - {concern}" for concern in found]
+    lines.append(
+        f"  Cost: {result.connections} connections, "
+        f"{sum(o.cost.retries for o in result.checks if not isinstance(o, CheckSkipped))} retries, "
+        f"{result.duration_s:.2f} s"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _render_cipher_suites(result: CipherSuitesResult) -> list[str]:
+    label = f"  {result.version.label:<8}"
+    if not result.is_supported:
+        return [f"{label} not accepted"]
+    order = {True: "server order", False: "client order", None: "order not determined"}[result.server_order_enforced]
+    lines = [f"{label} {len(result.accepted_cipher_suites)} suites accepted ({order})"]
+    for entry in result.accepted_cipher_suites:
+        weakness = suite_weakness(entry.cipher_suite)
+        flag = f"  <- {weakness}" if weakness else ""
+        lines.append(f"      {entry.cipher_suite.name:<50} {_describe_key(entry.ephemeral_key)}{flag}")
+    return lines
+
+
+def _describe_key(key: EphemeralKey | None) -> str:
+    if key is None:
+        return ""
+    if key.kind is EphemeralKeyKind.DH:
+        group = named_group_by_code(key.group) if key.group is not None else None
+        return f"DH {key.size} bits" + (f" ({group.name})" if group else "")
+    if key.kind is EphemeralKeyKind.RSA:
+        return f"RSA {key.size} bits (export)"
+    group = named_group_by_code(key.group) if key.group is not None else None
+    return f"ECDH {group.name if group else 'explicit curve'} ({key.size} bits)"

@@ -1,0 +1,34 @@
+"""Small helpers for tests that scan real servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsprobe import CheckCompleted, ScanConfig, ServerScanResult, TLSVersion, scan_server
+from tlsprobe.checks import Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
+
+
+def cipher_result(result: ServerScanResult, version: TLSVersion) -> CipherSuitesResult:
+    """The completed cipher-suite result for ``version``; fails the test if the check did not complete."""
+    outcome = result.outcome(f"{version.value}_cipher_suites")
+    assert isinstance(outcome, CheckCompleted), outcome
+    assert isinstance(outcome.result, CipherSuitesResult)
+    return outcome.result
+
+
+def accepted_names(result: ServerScanResult, version: TLSVersion) -> set[str]:
+    """IANA names of the suites accepted at ``version``."""
+    return {entry.cipher_suite.name for entry in cipher_result(result, version).accepted_cipher_suites}
+
+
+def cipher_checks(mode: EnumerationMode = EnumerationMode.BUNDLE) -> list[Check[Any]]:
+    return [CipherSuitesCheck(version=version, mode=mode) for version in TLSVersion]
+
+
+async def scan_both_modes(
+    target: str, config: ScanConfig | None = None
+) -> tuple[ServerScanResult, ServerScanResult]:
+    """The same server scanned in bundle mode and in exhaustive mode."""
+    bundle = await scan_server(target, cipher_checks(), config=config)
+    exhaustive = await scan_server(target, cipher_checks(EnumerationMode.EXHAUSTIVE), config=config)
+    return bundle, exhaustive

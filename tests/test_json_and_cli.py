@@ -1,0 +1,173 @@
+"""The JSON document and the command line, end to end against real local servers."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+import jsonschema
+import pytest
+
+from tlsprobe import DEFAULT_CHECKS, ServerScanResult, json_schema, to_jsonable
+from tlsprobe.testing import LocalTLSServer, TestPKI
+
+pytestmark = pytest.mark.realserver
+
+
+def _run_cli(*arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tlsprobe", *arguments], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    return json_schema(check.result_type for check in DEFAULT_CHECKS)
+
+
+@pytest.fixture
+def modern(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, minimum_version=ssl.TLSVersion.TLSv1_2
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def legacy(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        minimum = ssl.TLSVersion.TLSv1
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, minimum_version=minimum, ciphers="ALL:@SECLEVEL=0"
+    ) as server:
+        yield server
+
+
+def test_shipped_schema_is_the_generated_one(schema: dict[str, Any]) -> None:
+    shipped = json.loads(resources.files("tlsprobe").joinpath("scan-document.schema.json").read_text())
+    assert shipped == schema, "regenerate with: tlsprobe --json-schema > src/tlsprobe/scan-document.schema.json"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_schema_covers_every_field_of_the_result_classes(schema: dict[str, Any]) -> None:
+    definition = schema["$defs"]["ServerScanResult"]
+    assert definition["required"] == [field.name for field in attrs.fields(ServerScanResult)]
+    assert definition["additionalProperties"] is False
+
+
+def test_json_document_uses_the_python_names_and_validates(
+    modern: LocalTLSServer, tmp_path: Path, schema: dict[str, Any]
+) -> None:
+    out = tmp_path / "scan.json"
+    completed = _run_cli(f"127.0.0.1:{modern.port}", "127.0.0.1:1", "--json-out", str(out), "--quiet")
+    assert completed.returncode == 1, completed.stderr  # the closed port is a scan that did not happen
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, schema)
+    assert document["schema_version"] == 1
+    by_port = {server["target"]["port"]: server for server in document["servers"]}
+    good = by_port[modern.port]
+    assert good["connectivity"]["status"] == "completed"
+    assert good["connectivity"]["profile"]["highest_version"] == "tls1_3"
+    tls13 = next(check for check in good["checks"] if check["name"] == "tls1_3_cipher_suites")
+    assert tls13["status"] == "completed"
+    assert tls13["result"]["version"] == "tls1_3"
+    suite = tls13["result"]["accepted_cipher_suites"][0]["cipher_suite"]
+    assert set(suite) == {field.name for field in attrs.fields(type(_first_suite()))}
+    assert by_port[1]["connectivity"]["error"]["kind"] == "connection_rejected"
+    assert by_port[1]["checks"] == []
+
+
+def _first_suite() -> object:
+    from tlsprobe.wire.catalogue import CIPHER_SUITES
+
+    return CIPHER_SUITES[0]
+
+
+def test_python_result_and_json_agree(modern: LocalTLSServer) -> None:
+    import anyio
+
+    import tlsprobe
+
+    result = anyio.run(tlsprobe.scan_server, f"127.0.0.1:{modern.port}")
+    converted = to_jsonable(result)
+    assert converted["target"] == {"host": "127.0.0.1", "port": modern.port, "ip": None}
+    assert [check["name"] for check in converted["checks"]] == [outcome.name for outcome in result.checks]
+    assert json.loads(json.dumps(converted)) == converted
+
+
+def test_json_out_stdout_and_exit_code_ok(modern: LocalTLSServer, schema: dict[str, Any]) -> None:
+    completed = _run_cli(f"127.0.0.1:{modern.port}", "--json-out", "-")
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)  # nothing but JSON on stdout
+    jsonschema.validate(document, schema)
+
+
+def test_legacy_server_is_a_concern(legacy: LocalTLSServer) -> None:
+    completed = _run_cli(f"127.0.0.1:{legacy.port}", "--tls1_0_cipher_suites", "--tls1_2_cipher_suites")
+    assert completed.returncode == 1
+    assert "TLS 1.0 is accepted" in completed.stdout
+    assert "no server authentication" in completed.stdout  # anonymous suites are flagged
+    rows = [line.split()[:2] for line in completed.stdout.splitlines() if line.startswith("  TLS ")]
+    assert rows == [["TLS", "1.0"], ["TLS", "1.2"]]  # only the checks asked for ran
+
+
+def test_jsonl_streams_one_server_per_line(
+    modern: LocalTLSServer, legacy: LocalTLSServer, schema: dict[str, Any]
+) -> None:
+    completed = _run_cli(f"127.0.0.1:{modern.port}", f"127.0.0.1:{legacy.port}", "--jsonl", "--tls1_3_cipher_suites")
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 2
+    server_schema = {"$ref": "#/$defs/ServerScanResult", "$defs": schema["$defs"]}
+    ports = set()
+    for line in lines:
+        record = json.loads(line)
+        jsonschema.validate(record, server_schema)
+        ports.add(record["target"]["port"])
+    assert ports == {modern.port, legacy.port}
+
+
+def test_bad_targets_file_lines_are_reported_and_the_rest_scanned(modern: LocalTLSServer, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"# local\n127.0.0.1:{modern.port}\nnot a host\n\n127.0.0.1:99999\n")
+    out = tmp_path / "out.json"
+    completed = _run_cli("--targets-in", str(targets), "--json-out", str(out), "--tls1_3_cipher_suites")
+    assert completed.returncode == 2
+    assert f"{targets}, line 3" in completed.stderr and "not a host" in completed.stderr
+    assert f"{targets}, line 5" in completed.stderr and "out of range" in completed.stderr
+    document = json.loads(out.read_text())
+    assert [server["target"]["port"] for server in document["servers"]] == [modern.port]
+    assert [line["line_number"] for line in document["invalid_targets"]] == [3, 5]
+
+
+def test_usage_errors_exit_2() -> None:
+    assert _run_cli().returncode == 2
+    assert _run_cli("--targets-in", "/nonexistent/targets.txt").returncode == 2
+    assert _run_cli("example.com", "--max-connections-per-server", "0").returncode == 2
+
+
+def test_help_documents_exit_codes_and_one_flag_per_check() -> None:
+    completed = _run_cli("--help")
+    assert completed.returncode == 0
+    for check in DEFAULT_CHECKS:
+        assert f"--{check.name}" in completed.stdout
+    assert "exit codes:" in completed.stdout and "usage or input error" in completed.stdout
+
+
+def test_demo_runs_offline_and_reports_each_server() -> None:
+    completed = _run_cli("demo")
+    assert completed.returncode == 0, completed.stderr
+    output = completed.stdout
+    assert "scanning 5 servers" in output
+    assert "NOT SCANNED [connection_rejected]" in output
+    assert "Client certificate:  required" in output
+    assert "TLS 1.0 is accepted" in output
+    assert "(client order)" in output and "(server order)" in output
