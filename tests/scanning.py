@@ -25,9 +25,7 @@ def cipher_checks(mode: EnumerationMode = EnumerationMode.BUNDLE) -> list[Check[
     return [CipherSuitesCheck(version=version, mode=mode) for version in TLSVersion]
 
 
-async def scan_both_modes(
-    target: str, config: ScanConfig | None = None
-) -> tuple[ServerScanResult, ServerScanResult]:
+async def scan_both_modes(target: str, config: ScanConfig | None = None) -> tuple[ServerScanResult, ServerScanResult]:
     """The same server scanned in bundle mode and in exhaustive mode."""
     bundle = await scan_server(target, cipher_checks(), config=config)
     exhaustive = await scan_server(target, cipher_checks(EnumerationMode.EXHAUSTIVE), config=config)

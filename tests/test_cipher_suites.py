@@ -23,8 +23,13 @@ from tlsprobe.wire.catalogue import cipher_suite_by_code, named_group_by_name
 pytestmark = [pytest.mark.realserver, pytest.mark.anyio]
 
 _TLS12_AND_BELOW = (TLSVersion.TLS1_0, TLSVersion.TLS1_1, TLSVersion.TLS1_2)
-_PROTOCOL_FLOOR = {"SSLv3": TLSVersion.SSL3, "TLSv1": TLSVersion.TLS1_0, "TLSv1.0": TLSVersion.TLS1_0,
-                   "TLSv1.2": TLSVersion.TLS1_2, "TLSv1.3": TLSVersion.TLS1_3}
+_PROTOCOL_FLOOR = {
+    "SSLv3": TLSVersion.SSL3,
+    "TLSv1": TLSVersion.TLS1_0,
+    "TLSv1.0": TLSVersion.TLS1_0,
+    "TLSv1.2": TLSVersion.TLS1_2,
+    "TLSv1.3": TLSVersion.TLS1_3,
+}
 
 
 def configured_suites(
@@ -95,14 +100,17 @@ async def test_modern_rsa_server_matches_its_configuration_and_exhaustive_mode(t
 
 
 async def test_server_order_and_client_order_are_told_apart(test_pki: TestPKI) -> None:
-    with LocalTLSServer(
-        certfile=test_pki.ecdsa_chain,
-        keyfile=test_pki.ecdsa_key,
-        minimum_version=ssl.TLSVersion.TLSv1_2,
-        server_preference=False,
-    ) as client_order, LocalTLSServer(
-        certfile=test_pki.ecdsa_chain, keyfile=test_pki.ecdsa_key, minimum_version=ssl.TLSVersion.TLSv1_2
-    ) as server_order:
+    with (
+        LocalTLSServer(
+            certfile=test_pki.ecdsa_chain,
+            keyfile=test_pki.ecdsa_key,
+            minimum_version=ssl.TLSVersion.TLSv1_2,
+            server_preference=False,
+        ) as client_order,
+        LocalTLSServer(
+            certfile=test_pki.ecdsa_chain, keyfile=test_pki.ecdsa_key, minimum_version=ssl.TLSVersion.TLSv1_2
+        ) as server_order,
+    ):
         follows_client, _ = await scan_both_modes(f"127.0.0.1:{client_order.port}")
         enforces, _ = await scan_both_modes(f"127.0.0.1:{server_order.port}")
     assert cipher_result(follows_client, TLSVersion.TLS1_2).server_order_enforced is False
@@ -133,8 +141,12 @@ async def test_openssl_s_server_tls10_tls11_cbc_only(test_pki: TestPKI) -> None:
     configured = ["ECDHE-RSA-AES128-SHA", "DHE-RSA-AES256-SHA", "AES256-SHA", "AES128-SHA"]
     server = start_openssl_s_server(
         [
-            "-cipher", ":".join(configured) + ":@SECLEVEL=0",
-            "-min_protocol", "TLSv1", "-max_protocol", "TLSv1.1",
+            "-cipher",
+            ":".join(configured) + ":@SECLEVEL=0",
+            "-min_protocol",
+            "TLSv1",
+            "-max_protocol",
+            "TLSv1.1",
         ],
         test_pki.rsa_chain,
         test_pki.rsa_key,

@@ -85,7 +85,10 @@ def test_targets_file_skips_comments_and_blank_lines_and_reports_bad_lines() -> 
         "[::1]:4433",
     ]
     invalid = [item for item in parsed if isinstance(item, InvalidTargetLine)]
-    assert [(line.line_number, line.text) for line in invalid] == [(6, "bad host name"), (8, "example.net:99999")]
+    assert [(line.line_number, line.text) for line in invalid] == [
+        (6, "bad host name"),
+        (8, "example.net:99999"),
+    ]
     assert all(line.source == "targets.txt" for line in invalid)
     assert "out of range" in invalid[1].error
 

@@ -47,7 +47,10 @@ def legacy(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
         warnings.simplefilter("ignore", DeprecationWarning)
         minimum = ssl.TLSVersion.TLSv1
     with LocalTLSServer(
-        certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, minimum_version=minimum, ciphers="ALL:@SECLEVEL=0"
+        certfile=test_pki.rsa_chain,
+        keyfile=test_pki.rsa_key,
+        minimum_version=minimum,
+        ciphers="ALL:@SECLEVEL=0",
     ) as server:
         yield server
 

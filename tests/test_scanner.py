@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 
 import anyio
 import pytest
@@ -74,7 +74,9 @@ async def test_per_server_connection_limit_holds_across_concurrent_servers(test_
         for _ in range(3):
             server = stack.enter_context(
                 LocalTLSServer(
-                    certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, minimum_version=ssl.TLSVersion.TLSv1_2
+                    certfile=test_pki.rsa_chain,
+                    keyfile=test_pki.rsa_key,
+                    minimum_version=ssl.TLSVersion.TLSv1_2,
                 )
             )
             proxies.append(stack.enter_context(CountingProxy("127.0.0.1", server.port)))
@@ -90,7 +92,9 @@ async def test_per_server_connection_limit_holds_across_concurrent_servers(test_
     assert scanner.statistics().connections_open == 0
 
 
-async def test_each_bad_server_gets_a_clear_error_and_the_good_one_completes(modern_server: LocalTLSServer) -> None:
+async def test_each_bad_server_gets_a_clear_error_and_the_good_one_completes(
+    modern_server: LocalTLSServer,
+) -> None:
     behaviours = ("stall", "garbage", "http", "hangup", "reset")
     with ExitStack() as stack:
         bad = {name: stack.enter_context(MisbehavingServer(name)) for name in behaviours}  # type: ignore[arg-type]
@@ -123,7 +127,10 @@ async def test_each_bad_server_gets_a_clear_error_and_the_good_one_completes(mod
 async def test_results_stream_as_each_server_finishes(modern_server: LocalTLSServer) -> None:
     with MisbehavingServer("stall") as stalling:
         config = ScanConfig(timeouts=Timeouts(read_s=3), limits=Limits(max_retries=0))
-        targets = [ServerTarget(host="127.0.0.1", port=stalling.port), ServerTarget(host="127.0.0.1", port=modern_server.port)]
+        targets = [
+            ServerTarget(host="127.0.0.1", port=stalling.port),
+            ServerTarget(host="127.0.0.1", port=modern_server.port),
+        ]
         order = []
         async with Scanner(config).scan(targets) as results:
             async for result in results:
@@ -134,14 +141,14 @@ async def test_results_stream_as_each_server_finishes(modern_server: LocalTLSSer
 def _open_sockets() -> int:
     count = 0
     for name in os.listdir("/proc/self/fd"):
-        try:
+        with suppress(OSError):
             count += os.readlink(f"/proc/self/fd/{name}").startswith("socket:")
-        except OSError:
-            pass
     return count
 
 
-async def test_cancelling_a_scan_ends_it_within_one_timeout_and_leaks_no_socket(modern_server: LocalTLSServer) -> None:
+async def test_cancelling_a_scan_ends_it_within_one_timeout_and_leaks_no_socket(
+    modern_server: LocalTLSServer,
+) -> None:
     before = _open_sockets()
     with MisbehavingServer("stall") as stalling:
         config = ScanConfig(timeouts=Timeouts(read_s=30), limits=Limits(max_retries=0))
@@ -158,7 +165,9 @@ async def test_cancelling_a_scan_ends_it_within_one_timeout_and_leaks_no_socket(
     assert _open_sockets() <= before
 
 
-async def test_invalid_target_in_a_lazy_stream_is_raised_after_the_valid_results(modern_server: LocalTLSServer) -> None:
+async def test_invalid_target_in_a_lazy_stream_is_raised_after_the_valid_results(
+    modern_server: LocalTLSServer,
+) -> None:
     def targets() -> Iterator[str]:
         yield f"127.0.0.1:{modern_server.port}"
         yield "not a target"
@@ -176,7 +185,10 @@ async def test_checks_with_the_same_name_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="tls1_2_cipher_suites"):
         await Scanner().scan_server(
             "127.0.0.1:1",
-            [CipherSuitesCheck(version=TLSVersion.TLS1_2), CipherSuitesCheck(version=TLSVersion.TLS1_2, bundle_size=10)],
+            [
+                CipherSuitesCheck(version=TLSVersion.TLS1_2),
+                CipherSuitesCheck(version=TLSVersion.TLS1_2, bundle_size=10),
+            ],
         )
 
 

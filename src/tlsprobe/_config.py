@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -136,7 +136,7 @@ def parse_target_lines(lines: Iterable[str], *, source: str) -> Iterator[ServerT
             yield InvalidTargetLine(source=source, line_number=number, text=raw.rstrip("\n"), error=str(error))
 
 
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
         raise ConfigurationError(f"{attribute.name} must be positive, got {value!r}")
 

@@ -37,9 +37,7 @@ async def resolve(target: ServerTarget, config: ScanConfig) -> str:
         with anyio.fail_after(config.timeouts.connect_s):
             infos = await anyio.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except TimeoutError:
-        raise DNSResolutionError(
-            f"resolving {target.host!r} timed out after {config.timeouts.connect_s:g} s"
-        ) from None
+        raise DNSResolutionError(f"resolving {target.host!r} timed out after {config.timeouts.connect_s:g} s") from None
     except OSError as error:
         raise DNSResolutionError(f"could not resolve {target.host!r}: {error.strerror or error}") from None
     if not infos:

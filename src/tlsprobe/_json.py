@@ -16,7 +16,7 @@ import enum
 import ipaddress
 import json
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import attrs
 
@@ -48,7 +48,8 @@ def to_jsonable(value: object) -> Any:
         case dict():
             return {str(key): to_jsonable(item) for key, item in value.items()}
         case _ if attrs.has(type(value)):
-            return {field.name: to_jsonable(getattr(value, field.name)) for field in attrs.fields(type(value))}
+            fields = attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
+            return {field.name: to_jsonable(getattr(value, field.name)) for field in fields}
     raise TypeError(f"cannot convert {type(value).__name__} to JSON")
 
 

@@ -22,7 +22,7 @@ class _SchemaBuilder:
         self._result_types = tuple(dict.fromkeys(check_result_types))
         self.definitions: dict[str, dict[str, Any]] = {}
 
-    def schema(self, annotation: Any) -> dict[str, Any]:  # noqa: PLR0911 - one branch per kind of type
+    def schema(self, annotation: Any) -> dict[str, Any]:
         origin = typing.get_origin(annotation)
         if annotation is type(None):
             return {"type": "null"}
@@ -86,7 +86,14 @@ def json_schema(check_result_types: Iterable[type]) -> dict[str, Any]:
             "servers": {"type": "array", "items": builder.schema(ServerScanResult)},
             "invalid_targets": {"type": "array", "items": builder.schema(InvalidTargetLine)},
         },
-        "required": ["schema_version", "tlsprobe_version", "started_at", "completed_at", "servers", "invalid_targets"],
+        "required": [
+            "schema_version",
+            "tlsprobe_version",
+            "started_at",
+            "completed_at",
+            "servers",
+            "invalid_targets",
+        ],
         "additionalProperties": False,
         "$defs": dict(sorted(builder.definitions.items())),
     }

@@ -23,6 +23,7 @@ from tlsprobe._exceptions import (
 from tlsprobe._net import ProbeMeter, ServerConnector
 from tlsprobe.wire import (
     Alert,
+    AlertLevel,
     CertificateMessage,
     CertificateRequest,
     ClientHelloSpec,
@@ -178,7 +179,9 @@ class NativeProber:
 
 
 def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> HelloOutcome:
-    first = events[0]
+    # Some servers send a warning alert (unrecognized_name) and carry on with their ServerHello.
+    answers = [event for event in events if not (isinstance(event, Alert) and event.level == AlertLevel.warning)]
+    first = answers[0] if answers else events[0]
     if isinstance(first, Alert):
         return HelloRejected(alert=first, reason=f"server sent the alert {first.description_name}")
     if isinstance(first, HelloRetryRequest):
@@ -199,16 +202,13 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
     certificates: tuple[bytes, ...] = ()
     ephemeral_key: EphemeralKey | None = None
     requested = False
-    if first.version is TLSVersion.TLS1_3:
-        if first.key_share_group is not None:
-            ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
-    for event in events[1:]:
+    if first.version is TLSVersion.TLS1_3 and first.key_share_group is not None:
+        ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
+    for event in answers[1:]:
         if isinstance(event, CertificateMessage):
             certificates = event.certificates
         elif isinstance(event, ServerKeyExchange):
-            suite = cipher_suite_by_code(first.cipher_suite)
-            if suite is not None:
-                ephemeral_key = parse_server_key_exchange(event.body, suite.key_exchange, first.version)
+            ephemeral_key = _ephemeral_key(event, first)
         elif isinstance(event, CertificateRequest):
             requested = True
     return HelloAccepted(
@@ -220,6 +220,16 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
         ephemeral_key=ephemeral_key,
         certificate_requested=requested,
     )
+
+
+def _ephemeral_key(message: ServerKeyExchange, hello: ServerHello) -> EphemeralKey | None:
+    suite = cipher_suite_by_code(hello.cipher_suite)
+    if suite is None:
+        return None
+    try:
+        return parse_server_key_exchange(message.body, suite.key_exchange, hello.version)
+    except ValueError:
+        return None  # PSK and SRP key exchanges carry no ephemeral key to report
 
 
 def _check_offered(cipher_suite: int, offered: frozenset[int]) -> None:

@@ -177,7 +177,7 @@ class Scanner:
                     try:
                         target = _as_target(item)
                     except ConfigurationError as error:
-                        results._input_error = error  # noqa: SLF001 - reported once the scans under way end
+                        results._input_error = error
                         break
                     await self._server_slots.acquire()
                     group.start_soon(scan_and_send, target)

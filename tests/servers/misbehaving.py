@@ -5,6 +5,7 @@ Each one really does that on the wire; none of them touches tlsprobe's code.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -100,7 +101,5 @@ class MisbehavingServer:
             connection.close()
 
     def _read_some(self, connection: socket.socket) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             connection.recv(65536)
-        except TimeoutError:
-            pass

@@ -12,7 +12,14 @@ from typing import IO, Any
 import anyio
 
 from tlsprobe._cli._concerns import concerns
-from tlsprobe._cli._options import EXIT_CONCERN, EXIT_OK, EXIT_USAGE, build_parser, scan_config, selected_checks
+from tlsprobe._cli._options import (
+    EXIT_CONCERN,
+    EXIT_OK,
+    EXIT_USAGE,
+    build_parser,
+    scan_config,
+    selected_checks,
+)
 from tlsprobe._cli._render import render_server
 from tlsprobe._config import InvalidTargetLine, ScanConfig, ServerTarget, parse_target_lines
 from tlsprobe._exceptions import ConfigurationError
@@ -28,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlsprobe`` command; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["demo"]:
-        from tlsprobe._cli._demo import run_demo  # noqa: PLC0415 - the demo's servers load only for the demo
+        from tlsprobe._cli._demo import run_demo
 
         return run_demo(arguments[1:])
     parser = build_parser()

@@ -20,9 +20,7 @@ def _demo_servers(pki: TestPKI) -> list[tuple[str, LocalTLSServer]]:
     return [
         (
             "modern: TLS 1.2 and 1.3, RSA",
-            LocalTLSServer(
-                certfile=pki.rsa_chain, keyfile=pki.rsa_key, minimum_version=ssl.TLSVersion.TLSv1_2
-            ),
+            LocalTLSServer(certfile=pki.rsa_chain, keyfile=pki.rsa_key, minimum_version=ssl.TLSVersion.TLSv1_2),
         ),
         (
             "legacy: TLS 1.0 to 1.2, every suite the system OpenSSL has",
@@ -64,7 +62,7 @@ def _closed_port() -> int:
 
 def run_demo(arguments: Sequence[str]) -> int:
     """Run the demo; output options (``--json-out``, ``--jsonl``, ``--quiet``...) work as for a scan."""
-    from tlsprobe._cli import run_scan  # noqa: PLC0415 - avoids an import cycle with the package's main()
+    from tlsprobe._cli import run_scan
 
     options = build_parser().parse_args(list(arguments))
     with tempfile.TemporaryDirectory(prefix="tlsprobe-demo-") as directory, contextlib.ExitStack() as stack:

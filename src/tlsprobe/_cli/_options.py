@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     output = parser.add_argument_group("output")
     output.add_argument("--json-out", metavar="FILE", help="write the JSON document to FILE ('-' for stdout)")
     output.add_argument(
-        "--jsonl", action="store_true", help="JSON Lines: one server per line as it finishes (stdout by default)"
+        "--jsonl",
+        action="store_true",
+        help="JSON Lines: one server per line as it finishes (stdout by default)",
     )
     output.add_argument("--json-schema", action="store_true", help="print the JSON Schema of the output and exit")
     output.add_argument("--quiet", action="store_true", help="no terminal report")

@@ -10,6 +10,7 @@ from typing import TypeVar, TypeVarTuple, Unpack
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import attrs
 
 from tlsprobe._config import Timeouts
@@ -91,9 +92,7 @@ class ServerConnector:
             finally:
                 await _close_fully(stream, _linger_s(self.timeouts))
 
-    async def run_blocking(
-        self, meter: ProbeMeter, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: Unpack[Ts]
-    ) -> T:
+    async def run_blocking(self, meter: ProbeMeter, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
         """Run ``fn(sock, *args)`` in a worker thread on a fresh blocking socket, closed when ``fn`` returns.
 
         The thread is not abandoned on cancellation: every socket operation in it has a timeout, so
@@ -101,7 +100,13 @@ class ServerConnector:
         """
         async with self._permit(meter):
             return await anyio.to_thread.run_sync(
-                _call_with_socket, self.ip_address, self.port, self.timeouts, fn, *args, limiter=self.thread_limiter
+                _call_with_socket,
+                self.ip_address,
+                self.port,
+                self.timeouts,
+                fn,
+                *args,
+                limiter=self.thread_limiter,
             )
 
     async def _open_stream(self) -> anyio.abc.SocketStream:
@@ -154,11 +159,15 @@ async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float) -> None:
         for _ in range(100):
             if raw.fileno() == -1:
                 break
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
 
 def _call_with_socket(
-    ip_address: str, port: int, timeouts: Timeouts, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: Unpack[Ts]
+    ip_address: str,
+    port: int,
+    timeouts: Timeouts,
+    fn: Callable[[socket.socket, Unpack[Ts]], T],
+    *args: *Ts,
 ) -> T:
     sock = open_blocking_socket(ip_address, port, timeouts)
     try:

@@ -14,7 +14,13 @@ import socket
 import attrs
 from nassl._nassl import OpenSSLError, WantReadError
 from nassl.legacy_ssl_client import LegacySslClient
-from nassl.ssl_client import BaseSslClient, ClientCertificateRequested, OpenSslVerifyEnum, OpenSslVersionEnum, SslClient
+from nassl.ssl_client import (
+    BaseSslClient,
+    ClientCertificateRequested,
+    OpenSslVerifyEnum,
+    OpenSslVersionEnum,
+    SslClient,
+)
 
 from tlsprobe._tls._errors import translated_errors
 from tlsprobe.wire._versions import TLSVersion
@@ -57,7 +63,7 @@ def observe_client_auth(
             raise
         if send_empty_certificate and version is TLSVersion.TLS1_3:
             # nassl leaves the client's last flight (Certificate, Finished) in its BIO once the handshake is done.
-            client._flush_ssl_engine()  # noqa: SLF001
+            client._flush_ssl_engine()
             return ClientAuthObservation(requested=True, completed=_tls13_server_accepted(client, sock))
         return ClientAuthObservation(requested=send_empty_certificate, completed=True)
 
@@ -70,9 +76,9 @@ def _tls13_server_accepted(client: BaseSslClient, sock: socket.socket) -> bool:
     if not data:
         return False  # hung up on us without even an alert
     # Reaching into nassl's BIO pair is the only way to decrypt one record without blocking for more.
-    client._network_bio.write(data)  # noqa: SLF001
+    client._network_bio.write(data)
     try:
-        client._ssl.read(1)  # noqa: SLF001
+        client._ssl.read(1)
     except WantReadError:
         return True  # a NewSessionTicket (or a partial record): no alert
     except OpenSSLError:

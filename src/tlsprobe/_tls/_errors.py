@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,7 +17,7 @@ def translated_errors() -> Iterator[None]:
         yield
     except OpenSSLError as error:
         raise HandshakeError(f"TLS handshake failed: {_openssl_reason(error)}") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise ResponseTimeoutError("the server stopped answering during the handshake") from None
     except OSError as error:
         # nassl raises a bare OSError("... peer did not send data back") when the server hangs up.

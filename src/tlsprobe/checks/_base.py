@@ -56,7 +56,7 @@ class ServerContext:
         """Send an SSL 2.0 CLIENT-HELLO on a new connection."""
         return await self._prober.sslv2_hello(self._meter, cipher_kinds)
 
-    async def run_blocking(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: Unpack[Ts]) -> T:
+    async def run_blocking(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
         """Run ``fn(sock, *args)`` in a worker thread on a new connection (for nassl handshakes)."""
         return await self._connector.run_blocking(self._meter, fn, *args)
 

@@ -1,0 +1,647 @@
+"""Parsing what servers send back to a ClientHello, sans-I/O.
+
+``ServerFlightReader`` turns received bytes into events (``ServerHello``, ``CertificateMessage`` ...) up to
+the end of the server's cleartext flight; ``parse_server_key_exchange`` reads the ephemeral key out of a
+TLS 1.2-and-below ServerKeyExchange. Server bytes are untrusted: every malformation ends in
+``MalformedServerResponseError``.
+References: RFC 8446 §4.1.3-§4.1.4 (ServerHello, HelloRetryRequest, downgrade sentinels), §4.2 (extensions),
+§6 (alerts); RFC 5246 §7.4 (TLS 1.2 handshake flight), RFC 6066 §8 (CertificateStatus), RFC 8422 §5.4
+(ECDHE ServerKeyExchange and ECParameters), RFC 4492 §5.4 (explicit curves), RFC 4346 §7.4.3 and RFC 2246 (RSA
+export and DHE ServerKeyExchange), RFC 4279 and RFC 5489 (PSK variants), RFC 7301 §3.1 (ALPN), and the SSL 2.0
+specification (Netscape, 1995) for SERVER-HELLO and ERROR.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TypeAlias
+
+import attrs
+
+from tlsprobe._exceptions import MalformedServerResponseError
+from tlsprobe.wire._catalogue_types import GroupKind, KeyExchange
+from tlsprobe.wire._constants import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    HRR_RANDOM,
+    AlertDescription,
+    AlertLevel,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+)
+from tlsprobe.wire._groups import named_group_by_code
+from tlsprobe.wire._keyshare import ffdhe_prime
+from tlsprobe.wire._records import Decoder, Record, RecordReader, describe_unexpected_bytes
+from tlsprobe.wire._versions import TLSVersion
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+def _find_extension(extensions: tuple[tuple[int, bytes], ...], ext_type: int) -> bytes | None:
+    return next((body for code, body in extensions if code == ext_type), None)
+
+
+@attrs.frozen(kw_only=True)
+class ServerHello:
+    """A ServerHello (not a HelloRetryRequest)."""
+
+    legacy_version: int
+    version: TLSVersion
+    """The negotiated version: from supported_versions when present, else ``legacy_version``."""
+    random: bytes
+    session_id: bytes
+    cipher_suite: int
+    compression_method: int
+    extensions: tuple[tuple[int, bytes], ...]
+    key_share_group: int | None
+    """TLS 1.3: the group of the server's key share."""
+    downgrade_sentinel: TLSVersion | None
+    """TLS1_2 or TLS1_1 when the random ends with that RFC 8446 downgrade sentinel."""
+    alpn_protocol: str | None
+    """The protocol the server selected with ALPN (TLS 1.2 and below; TLS 1.3 sends it encrypted)."""
+
+    def extension(self, ext_type: int) -> bytes | None:
+        """The body of the extension of this type, or None when the server did not send it."""
+        return _find_extension(self.extensions, ext_type)
+
+
+@attrs.frozen(kw_only=True)
+class HelloRetryRequest:
+    """A TLS 1.3 HelloRetryRequest: the server wants another ClientHello."""
+
+    cipher_suite: int
+    selected_group: int | None
+    """The group the server asks a key share for, or None when it only wants a cookie round trip."""
+    cookie: bytes | None
+    version: TLSVersion
+    extensions: tuple[tuple[int, bytes], ...]
+
+
+@attrs.frozen(kw_only=True)
+class Alert:
+    """An alert record."""
+
+    level: int
+    description: int
+
+    @property
+    def description_name(self) -> str:
+        """The RFC name of the description, e.g. ``handshake_failure``."""
+        try:
+            return AlertDescription(self.description).name
+        except ValueError:
+            return f"unknown_alert_{self.description}"
+
+
+@attrs.frozen(kw_only=True)
+class CertificateMessage:
+    """A TLS 1.2-and-below Certificate message: the server's chain as DER, leaf first."""
+
+    certificates: tuple[bytes, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ServerKeyExchange:
+    """A ServerKeyExchange; read its key with ``parse_server_key_exchange`` once the suite is known."""
+
+    body: bytes
+
+
+@attrs.frozen(kw_only=True)
+class CertificateRequest:
+    """A CertificateRequest: the server asks for a client certificate."""
+
+    body: bytes
+
+
+@attrs.frozen(kw_only=True)
+class CertificateStatus:
+    """A stapled OCSP response (CertificateStatus of status_type ocsp)."""
+
+    ocsp_response: bytes
+
+
+@attrs.frozen(kw_only=True)
+class ServerHelloDone:
+    """The end of a TLS 1.2-and-below server flight."""
+
+
+@attrs.frozen(kw_only=True)
+class SSL2ServerHello:
+    """An SSL 2.0 SERVER-HELLO."""
+
+    cipher_kinds: tuple[int, ...]
+    certificate: bytes
+    connection_id: bytes
+    session_id_hit: bool
+
+
+@attrs.frozen(kw_only=True)
+class SSL2Error:
+    """An SSL 2.0 ERROR message (e.g. 0x0001 NO-CIPHER-ERROR)."""
+
+    code: int
+
+
+ServerEvent: TypeAlias = (
+    ServerHello
+    | HelloRetryRequest
+    | Alert
+    | CertificateMessage
+    | ServerKeyExchange
+    | CertificateRequest
+    | CertificateStatus
+    | ServerHelloDone
+    | SSL2ServerHello
+    | SSL2Error
+)
+
+# ------------------------------------------------------------------------------------ handshake messages
+
+
+def _version(code: int, where: str) -> TLSVersion:
+    try:
+        version = TLSVersion.from_wire_code(code)
+    except ValueError:
+        version = TLSVersion.SSL2
+    if version is TLSVersion.SSL2:
+        raise MalformedServerResponseError(
+            f"server selected an unknown protocol version 0x{code:04x} ({where})"
+        )
+    return version
+
+
+def _parse_extensions(decoder: Decoder) -> tuple[tuple[int, bytes], ...]:
+    # TLS 1.2 and below may omit the extensions block altogether (RFC 5246 §7.4.1.3).
+    if not decoder.remaining:
+        return ()
+    block = decoder.sub(2, "extensions")
+    extensions = []
+    while block.remaining:
+        extensions.append((block.uint(2, "extension_type"), block.vector(2, "extension_data")))
+    return tuple(extensions)
+
+
+def _negotiated_version(legacy_version: int, extensions: tuple[tuple[int, bytes], ...]) -> TLSVersion:
+    body = _find_extension(extensions, ExtensionType.supported_versions)
+    if body is None:
+        return _version(legacy_version, "legacy_version")
+    decoder = Decoder(body, "supported_versions extension")
+    code = decoder.uint(2, "selected_version")
+    decoder.expect_end()
+    return _version(code, "supported_versions")
+
+
+def _downgrade_sentinel(random: bytes) -> TLSVersion | None:
+    tail = random[-8:]
+    if tail == DOWNGRADE_TLS12:
+        return TLSVersion.TLS1_2
+    if tail == DOWNGRADE_TLS11:
+        return TLSVersion.TLS1_1
+    return None
+
+
+def _alpn_protocol(body: bytes | None) -> str | None:
+    if body is None:
+        return None
+    decoder = Decoder(body, "ALPN extension")
+    names = decoder.sub(2, "protocol_name_list")
+    decoder.expect_end()
+    name = names.vector(1, "protocol_name", minimum=1)
+    if names.remaining:
+        raise names.error("the server must select exactly one protocol")
+    return name.decode("utf-8", errors="backslashreplace")
+
+
+def _server_key_share_group(body: bytes | None) -> int | None:
+    if body is None:
+        return None
+    decoder = Decoder(body, "key_share extension")
+    group = decoder.uint(2, "group")
+    decoder.vector(2, "key_exchange", minimum=1)
+    decoder.expect_end()
+    return group
+
+
+def _parse_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
+    decoder = Decoder(body, "ServerHello")
+    legacy_version = decoder.uint(2, "legacy_version")
+    random = decoder.read(32, "random")
+    session_id = decoder.vector(1, "session_id")
+    if len(session_id) > 32:
+        raise decoder.error(f"session_id of {len(session_id)} bytes, more than 32")
+    cipher_suite = decoder.uint(2, "cipher_suite")
+    compression_method = decoder.uint(1, "compression_method")
+    extensions = _parse_extensions(decoder)
+    decoder.expect_end()
+    version = _negotiated_version(legacy_version, extensions)
+    if random == HRR_RANDOM:
+        return _hello_retry_request(cipher_suite, version, extensions)
+    return ServerHello(
+        legacy_version=legacy_version,
+        version=version,
+        random=random,
+        session_id=session_id,
+        cipher_suite=cipher_suite,
+        compression_method=compression_method,
+        extensions=extensions,
+        key_share_group=_server_key_share_group(_find_extension(extensions, ExtensionType.key_share)),
+        downgrade_sentinel=_downgrade_sentinel(random),
+        alpn_protocol=_alpn_protocol(
+            _find_extension(extensions, ExtensionType.application_layer_protocol_negotiation)
+        ),
+    )
+
+
+def _hello_retry_request(
+    cipher_suite: int, version: TLSVersion, extensions: tuple[tuple[int, bytes], ...]
+) -> HelloRetryRequest:
+    selected_group = None
+    key_share = _find_extension(extensions, ExtensionType.key_share)
+    if key_share is not None:
+        decoder = Decoder(key_share, "HelloRetryRequest key_share")
+        selected_group = decoder.uint(2, "selected_group")
+        decoder.expect_end()
+    cookie = None
+    cookie_extension = _find_extension(extensions, ExtensionType.cookie)
+    if cookie_extension is not None:
+        decoder = Decoder(cookie_extension, "HelloRetryRequest cookie")
+        cookie = decoder.vector(2, "cookie", minimum=1)
+        decoder.expect_end()
+    return HelloRetryRequest(
+        cipher_suite=cipher_suite,
+        selected_group=selected_group,
+        cookie=cookie,
+        version=version,
+        extensions=extensions,
+    )
+
+
+def _parse_certificate(body: bytes) -> CertificateMessage:
+    decoder = Decoder(body, "Certificate")
+    chain = decoder.sub(3, "certificate_list")
+    decoder.expect_end()
+    certificates = []
+    while chain.remaining:
+        certificates.append(chain.vector(3, "certificate", minimum=1))
+    return CertificateMessage(certificates=tuple(certificates))
+
+
+def _parse_certificate_status(body: bytes) -> CertificateStatus:
+    decoder = Decoder(body, "CertificateStatus")
+    status_type = decoder.uint(1, "status_type")
+    # Only ocsp (1): tlsprobe never sends status_request_v2, the one way to get ocsp_multi (RFC 6961).
+    if status_type != 1:
+        raise decoder.error(f"status_type {status_type} is not ocsp (1)")
+    response = decoder.vector(3, "OCSPResponse", minimum=1)
+    decoder.expect_end()
+    return CertificateStatus(ocsp_response=response)
+
+
+def _parse_server_hello_done(body: bytes) -> ServerHelloDone:
+    Decoder(body, "ServerHelloDone").expect_end()
+    return ServerHelloDone()
+
+
+# The order RFC 5246 §7.3 gives the optional messages between ServerHello and ServerHelloDone.
+_FLIGHT_PARSERS: dict[int, Callable[[bytes], ServerEvent]] = {
+    HandshakeType.certificate: _parse_certificate,
+    HandshakeType.certificate_status: _parse_certificate_status,
+    HandshakeType.server_key_exchange: lambda body: ServerKeyExchange(body=body),
+    HandshakeType.certificate_request: lambda body: CertificateRequest(body=body),
+    HandshakeType.server_hello_done: _parse_server_hello_done,
+}
+_FLIGHT_RANK = {message_type: rank for rank, message_type in enumerate(_FLIGHT_PARSERS, start=1)}
+
+# --------------------------------------------------------------------------------------- the flight reader
+
+_HANDSHAKE_HEADER_LENGTH = 4
+_SSL2_ERROR = 0
+_SSL2_SERVER_HELLO = 4
+_TEXT_PROTOCOL_PREFIXES = (b"HTTP/", b"SSH-")
+_CONTENT_TYPES = frozenset(ContentType)
+
+
+def _handshake_name(message_type: int) -> str:
+    try:
+        return HandshakeType(message_type).name
+    except ValueError:
+        return f"unknown handshake type {message_type}"
+
+
+def _parse_ssl2_message(message: bytes) -> SSL2ServerHello | SSL2Error:
+    decoder = Decoder(message, "SSL 2.0 message")
+    message_type = decoder.uint(1, "msg_type")
+    if message_type == _SSL2_ERROR:
+        code = decoder.uint(2, "error_code")
+        decoder.expect_end()
+        return SSL2Error(code=code)
+    if message_type != _SSL2_SERVER_HELLO:
+        raise MalformedServerResponseError(
+            f"SSL 2.0 message type {message_type} is neither SERVER-HELLO nor ERROR; "
+            + describe_unexpected_bytes(message)
+        )
+    decoder = Decoder(message[1:], "SSL 2.0 SERVER-HELLO")
+    session_id_hit = decoder.uint(1, "session_id_hit")
+    decoder.uint(1, "certificate_type")
+    decoder.uint(2, "server_version")
+    certificate_length = decoder.uint(2, "certificate_length")
+    cipher_specs_length = decoder.uint(2, "cipher_specs_length")
+    connection_id_length = decoder.uint(2, "connection_id_length")
+    certificate = decoder.read(certificate_length, "certificate")
+    cipher_specs = decoder.read(cipher_specs_length, "cipher_specs")
+    connection_id = decoder.read(connection_id_length, "connection_id")
+    decoder.expect_end()
+    if cipher_specs_length % 3:
+        raise decoder.error(f"cipher_specs length {cipher_specs_length} is not a multiple of 3")
+    kinds = tuple(int.from_bytes(cipher_specs[i : i + 3], "big") for i in range(0, cipher_specs_length, 3))
+    return SSL2ServerHello(
+        cipher_kinds=kinds,
+        certificate=certificate,
+        connection_id=connection_id,
+        session_id_hit=bool(session_id_hit),
+    )
+
+
+class ServerFlightReader:
+    """Turns the server's answer to a ClientHello into events, up to the end of its cleartext flight.
+
+    ``feed`` returns the events each chunk of bytes completes. ``done`` becomes True after ServerHelloDone, a
+    HelloRetryRequest, a fatal alert or close_notify, a TLS 1.3 ServerHello (what follows is encrypted), or
+    an SSL 2.0 SERVER-HELLO or ERROR; later bytes are ignored. Warning alerts (say unrecognized_name) are
+    reported without ending the flight, since servers go on with the handshake after them. With
+    ``sslv2=True`` the reader expects an SSL 2.0 answer but still understands a TLS one, such as an alert.
+    Any malformation raises ``MalformedServerResponseError``, and so does every later ``feed``.
+    """
+
+    def __init__(self, *, sslv2: bool = False, max_bytes: int = 512 * 1024) -> None:
+        self._sslv2_pending = sslv2
+        self._max_bytes = max_bytes
+        self._received = 0
+        self._done = False
+        self._error: MalformedServerResponseError | None = None
+        self._initial = bytearray()
+        self._records = RecordReader(max_buffered=max_bytes)
+        self._handshake = bytearray()
+        self._server_hello_seen = False
+        self._flight_rank = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether the cleartext part of the server's answer is complete."""
+        return self._done
+
+    def feed(self, data: bytes) -> list[ServerEvent]:
+        """Consume received bytes and return the events they complete."""
+        if self._error is not None:
+            raise self._error
+        if self._done:
+            return []
+        try:
+            return self._feed(data)
+        except MalformedServerResponseError as error:
+            self._error = error
+            raise
+
+    def _feed(self, data: bytes) -> list[ServerEvent]:
+        self._received += len(data)
+        if self._received > self._max_bytes:
+            raise MalformedServerResponseError(
+                f"server sent more than {self._max_bytes} bytes without completing its handshake flight"
+            )
+        if self._sslv2_pending:
+            self._initial += data
+            return self._feed_sslv2()
+        self._records.feed(data)
+        return self._drain_records()
+
+    def _feed_sslv2(self) -> list[ServerEvent]:
+        buffer = self._initial
+        if len(buffer) < 2:
+            return []
+        if buffer[0] in _CONTENT_TYPES and buffer[1] == 3:
+            # An SSL 3.0+ record: the server does not speak SSL 2.0 and says so the TLS way.
+            self._sslv2_pending = False
+            self._records.feed(bytes(buffer))
+            buffer.clear()
+            return self._drain_records()
+        if bytes(buffer[:5]).startswith(_TEXT_PROTOCOL_PREFIXES):
+            raise MalformedServerResponseError(describe_unexpected_bytes(bytes(buffer)))
+        if buffer[0] & 0x80:
+            header_length, length, padding = 2, (buffer[0] & 0x7F) << 8 | buffer[1], 0
+        else:
+            if len(buffer) < 3:
+                return []
+            header_length, length, padding = 3, (buffer[0] & 0x3F) << 8 | buffer[1], buffer[2]
+        if len(buffer) < header_length + length:
+            return []
+        if padding > length:
+            raise MalformedServerResponseError(
+                f"SSL 2.0 record of {length} bytes claims {padding} bytes of padding"
+            )
+        event = _parse_ssl2_message(bytes(buffer[header_length : header_length + length - padding]))
+        self._done = True
+        return [event]
+
+    def _drain_records(self) -> list[ServerEvent]:
+        events: list[ServerEvent] = []
+        while not self._done and (record := self._records.next_record()) is not None:
+            events += self._on_record(record)
+        return events
+
+    def _on_record(self, record: Record) -> list[ServerEvent]:
+        if record.content_type == ContentType.handshake:
+            if not record.payload:
+                raise MalformedServerResponseError("server sent an empty handshake record")
+            self._handshake += record.payload
+            return self._drain_handshake()
+        if record.content_type == ContentType.alert:
+            return self._on_alerts(record.payload)
+        names = {
+            ContentType.change_cipher_spec: "a ChangeCipherSpec",
+            ContentType.application_data: "application data",
+            ContentType.heartbeat: "a heartbeat message",
+        }
+        raise MalformedServerResponseError(
+            f"server sent {names[ContentType(record.content_type)]} before completing its handshake flight"
+        )
+
+    def _on_alerts(self, payload: bytes) -> list[ServerEvent]:
+        if not payload or len(payload) % 2:
+            raise MalformedServerResponseError(f"server sent an alert record of {len(payload)} bytes")
+        events: list[ServerEvent] = []
+        for offset in range(0, len(payload), 2):
+            alert = Alert(level=payload[offset], description=payload[offset + 1])
+            events.append(alert)
+            if alert.level != AlertLevel.warning or alert.description == AlertDescription.close_notify:
+                self._done = True
+                break
+        return events
+
+    def _drain_handshake(self) -> list[ServerEvent]:
+        events: list[ServerEvent] = []
+        while not self._done and len(self._handshake) >= _HANDSHAKE_HEADER_LENGTH:
+            length = int.from_bytes(self._handshake[1:4], "big")
+            if length > self._max_bytes:
+                raise MalformedServerResponseError(
+                    f"server announced a handshake message of {length} bytes, "
+                    f"more than the {self._max_bytes} allowed"
+                )
+            end = _HANDSHAKE_HEADER_LENGTH + length
+            if len(self._handshake) < end:
+                break
+            message_type = self._handshake[0]
+            body = bytes(self._handshake[_HANDSHAKE_HEADER_LENGTH:end])
+            del self._handshake[:end]
+            events.append(self._on_handshake_message(message_type, body))
+        return events
+
+    def _on_handshake_message(self, message_type: int, body: bytes) -> ServerEvent:
+        if not self._server_hello_seen:
+            if message_type != HandshakeType.server_hello:
+                raise MalformedServerResponseError(
+                    f"server sent {_handshake_name(message_type)} where a ServerHello was expected"
+                )
+            self._server_hello_seen = True
+            hello = _parse_server_hello(body)
+            self._done = isinstance(hello, HelloRetryRequest) or hello.version is TLSVersion.TLS1_3
+            return hello
+        rank = _FLIGHT_RANK.get(message_type)
+        if rank is None or rank <= self._flight_rank:
+            raise MalformedServerResponseError(
+                f"server sent {_handshake_name(message_type)} out of place in its handshake flight"
+            )
+        self._flight_rank = rank
+        event = _FLIGHT_PARSERS[message_type](body)
+        self._done = isinstance(event, ServerHelloDone)
+        return event
+
+
+# ----------------------------------------------------------------------------------------- ephemeral keys
+
+
+class EphemeralKeyKind(enum.Enum):
+    """The family of a server's ephemeral key. KEM-based TLS 1.3 groups count as ECDH, their closest kin."""
+
+    ECDH = "ECDH"
+    DH = "DH"
+    RSA = "RSA"
+
+
+@attrs.frozen(kw_only=True)
+class EphemeralKey:
+    """The key a server used for key exchange."""
+
+    kind: EphemeralKeyKind
+    size: int
+    """Bits: the group size from the catalogue, the prime length for DH, the modulus length for RSA."""
+    group: int | None
+    """The named group code, or None for explicit curves, custom DH primes and RSA."""
+    public_key: bytes
+    """The server's public value: EC point, DH Ys, or the RSA modulus; empty for TLS 1.3 (not parsed)."""
+    dh_prime: bytes | None = None
+    dh_generator: bytes | None = None
+
+
+_EC_KEY_EXCHANGES = frozenset({KeyExchange.ECDHE, KeyExchange.ECDH, KeyExchange.ECDHE_PSK})
+_DH_KEY_EXCHANGES = frozenset({KeyExchange.DHE, KeyExchange.DH, KeyExchange.DHE_PSK})
+_PSK_HINTED = frozenset({KeyExchange.DHE_PSK, KeyExchange.ECDHE_PSK})
+_EC_NAMED_CURVE = 3
+_EC_EXPLICIT_PRIME = 1
+_EC_EXPLICIT_CHAR2 = 2
+
+
+def _bits(data: bytes) -> int:
+    return int.from_bytes(data, "big").bit_length()
+
+
+def _skip_curve_description(decoder: Decoder) -> None:
+    for field in ("curve a", "curve b", "base point", "order", "cofactor"):
+        decoder.vector(1, field, minimum=1)
+
+
+def _parse_ec_parameters(decoder: Decoder) -> EphemeralKey:
+    curve_type = decoder.uint(1, "curve_type")
+    group: int | None = None
+    if curve_type == _EC_NAMED_CURVE:
+        group = decoder.uint(2, "named_curve")
+        named = named_group_by_code(group)
+        size = 0 if named is None else named.size
+    elif curve_type == _EC_EXPLICIT_PRIME:
+        size = _bits(decoder.vector(1, "prime_p", minimum=1))
+        _skip_curve_description(decoder)
+    elif curve_type == _EC_EXPLICIT_CHAR2:
+        size = decoder.uint(2, "m")
+        basis = decoder.uint(1, "basis")
+        if basis not in (1, 2):
+            raise decoder.error(f"unknown characteristic-2 basis type {basis}")
+        for field in ("k",) if basis == 1 else ("k1", "k2", "k3"):
+            decoder.vector(1, field, minimum=1)
+        _skip_curve_description(decoder)
+    else:
+        raise decoder.error(f"unknown curve_type {curve_type}")
+    point = decoder.vector(1, "public point", minimum=1)
+    return EphemeralKey(kind=EphemeralKeyKind.ECDH, size=size, group=group, public_key=point)
+
+
+def _check_signature(decoder: Decoder, version: TLSVersion) -> None:
+    # Anonymous and PSK suites carry no signature; the others end with one whose content does not matter here.
+    if not decoder.remaining:
+        return
+    if version >= TLSVersion.TLS1_2:
+        decoder.uint(2, "signature algorithm")
+    decoder.vector(2, "signature")
+    decoder.expect_end()
+
+
+def parse_server_key_exchange(body: bytes, key_exchange: KeyExchange, version: TLSVersion) -> EphemeralKey:
+    """The server's ephemeral key from a ServerKeyExchange body, for the negotiated suite's key exchange.
+
+    Handles ECDHE/ECDH_anon (named and explicit curves), DHE/DH_anon, their PSK variants, and RSA export keys.
+    ``ValueError`` for a key exchange whose ServerKeyExchange holds no key (PSK, SRP...).
+    """
+    decoder = Decoder(body, "ServerKeyExchange")
+    if key_exchange in _PSK_HINTED:
+        decoder.vector(2, "psk_identity_hint")
+    if key_exchange in _EC_KEY_EXCHANGES:
+        key = _parse_ec_parameters(decoder)
+    elif key_exchange in _DH_KEY_EXCHANGES:
+        prime = decoder.vector(2, "dh_p", minimum=1)
+        generator = decoder.vector(2, "dh_g", minimum=1)
+        public = decoder.vector(2, "dh_Ys", minimum=1)
+        key = EphemeralKey(
+            kind=EphemeralKeyKind.DH,
+            size=_bits(prime),
+            group=None,
+            public_key=public,
+            dh_prime=prime,
+            dh_generator=generator,
+        )
+    elif key_exchange is KeyExchange.RSA:
+        modulus = decoder.vector(2, "rsa_modulus", minimum=1)
+        decoder.vector(2, "rsa_exponent", minimum=1)
+        key = EphemeralKey(kind=EphemeralKeyKind.RSA, size=_bits(modulus), group=None, public_key=modulus)
+    else:
+        raise ValueError(f"a {key_exchange.value} ServerKeyExchange carries no ephemeral key")
+    _check_signature(decoder, version)
+    return key
+
+
+def ephemeral_key_for_tls13_group(group_code: int) -> EphemeralKey:
+    """The ephemeral key a TLS 1.3 server's key_share group implies; size from the catalogue, 0 if unknown."""
+    group = named_group_by_code(group_code)
+    prime = ffdhe_prime(group_code)
+    if group is not None and group.kind is GroupKind.FFDHE and prime is not None:
+        return EphemeralKey(
+            kind=EphemeralKeyKind.DH,
+            size=group.size,
+            group=group_code,
+            public_key=b"",
+            dh_prime=prime.to_bytes((prime.bit_length() + 7) // 8, "big"),
+            dh_generator=b"\x02",
+        )
+    return EphemeralKey(
+        kind=EphemeralKeyKind.ECDH, size=0 if group is None else group.size, group=group_code, public_key=b""
+    )
