@@ -12,9 +12,11 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from tlslite.constants import CipherSuite as TlsliteSuites
 
 from tests.scanning import accepted_names, cipher_result, scan_both_modes
-from tests.servers.processes import start_openssl_s_server
+from tests.servers.processes import start_nassl_server, start_openssl_s_server, start_tlslite_server
+from tests.servers.tlslite_server import ServerConfig
 from tlsprobe import ConnectivityCompleted, TLSVersion
 from tlsprobe.testing import LocalTLSServer, TestPKI
 from tlsprobe.wire import EphemeralKeyKind
@@ -174,3 +176,80 @@ async def test_openssl_s_server_tls10_tls11_cbc_only(test_pki: TestPKI) -> None:
     assert dhe.ephemeral_key.size >= 1024
     # Versions above the highest one the server accepted cost no connection.
     assert bundle.outcome("tls1_3_cipher_suites").cost.connections == 0  # type: ignore[union-attr]
+
+
+async def test_legacy_openssl_102_server_ssl2_to_tls12(test_pki: TestPKI) -> None:
+    # OpenSSL 1.0.2 from nassl's wheel as a real server: SSL 2.0 and 3.0, RC4 and 3DES, DHE with 2048-bit groups.
+    configured = "RC4-MD5:DES-CBC3-MD5:RC4-SHA:DES-CBC3-SHA:AES128-SHA:ECDHE-RSA-AES256-SHA:EDH-RSA-DES-CBC3-SHA"
+    server = start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers=configured)
+    with server:
+        bundle, exhaustive = await scan_both_modes(f"127.0.0.1:{server.port}")
+    ssl2 = {"SSL_CK_RC4_128_WITH_MD5", "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"}
+    tls = {
+        "TLS_RSA_WITH_RC4_128_MD5",
+        "TLS_RSA_WITH_RC4_128_SHA",
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    }
+    expected = dict.fromkeys((TLSVersion.SSL3, *_TLS12_AND_BELOW), tls)
+    expected[TLSVersion.SSL2] = ssl2
+    for version in TLSVersion:
+        want = expected.get(version, set())
+        assert accepted_names(bundle, version) == want, (version, server.output())
+        assert accepted_names(exhaustive, version) == want, version
+    assert isinstance(bundle.connectivity, ConnectivityCompleted)
+    assert bundle.connectivity.profile.highest_version is TLSVersion.TLS1_2
+    dhe = next(
+        entry
+        for entry in cipher_result(bundle, TLSVersion.SSL3).accepted_cipher_suites
+        if entry.cipher_suite.name == "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"
+    )
+    assert dhe.ephemeral_key is not None and dhe.ephemeral_key.size == 2048
+    # One SSL 2.0 hello lists every cipher kind: a single connection.
+    assert bundle.outcome("ssl2_cipher_suites").cost.connections == 1  # type: ignore[union-attr]
+
+
+async def test_sslv2_only_server(test_pki: TestPKI) -> None:
+    server = start_nassl_server(
+        cert=test_pki.rsa_cert, key=test_pki.rsa_key, version="sslv2", ciphers="RC4-MD5:DES-CBC3-MD5:EXP-RC4-MD5"
+    )
+    with server:
+        bundle, exhaustive = await scan_both_modes(f"127.0.0.1:{server.port}")
+    assert isinstance(bundle.connectivity, ConnectivityCompleted), server.output()
+    assert bundle.connectivity.profile.highest_version is TLSVersion.SSL2
+    want = {"SSL_CK_RC4_128_WITH_MD5", "SSL_CK_DES_192_EDE3_CBC_WITH_MD5", "SSL_CK_RC4_128_EXPORT40_WITH_MD5"}
+    assert accepted_names(bundle, TLSVersion.SSL2) == want
+    assert accepted_names(exhaustive, TLSVersion.SSL2) == want
+    for version in (TLSVersion.SSL3, *_TLS12_AND_BELOW, TLSVersion.TLS1_3):
+        assert not cipher_result(bundle, version).is_supported
+
+
+async def test_tlslite_server_ssl3_to_tls12(test_pki: TestPKI) -> None:
+    server = start_tlslite_server(
+        cert=test_pki.rsa_chain, key=test_pki.rsa_key, min_version="ssl3", max_version="tls1.2",
+        ciphers=["aes128", "3des", "rc4"],
+    )  # fmt: skip
+    config = ServerConfig(
+        cert=test_pki.rsa_chain, key=test_pki.rsa_key, min_version="ssl3", max_version="tls1.2",
+        ciphers=["aes128", "3des", "rc4"],
+    )  # fmt: skip
+    with server:
+        bundle, exhaustive = await scan_both_modes(f"127.0.0.1:{server.port}")
+    wire_versions = {TLSVersion.SSL3: (3, 0), TLSVersion.TLS1_0: (3, 1), TLSVersion.TLS1_1: (3, 2),
+                     TLSVersion.TLS1_2: (3, 3)}  # fmt: skip
+    for version in TLSVersion:
+        want: set[str] = set()
+        if version in wire_versions:
+            settings, wire_version = config.settings, wire_versions[version]
+            codes = (
+                TlsliteSuites.getCertSuites(settings, wire_version)
+                + TlsliteSuites.getDheCertSuites(settings, wire_version)
+                + TlsliteSuites.getEcdheCertSuites(settings, wire_version)
+            )
+            want = {TlsliteSuites.ietfNames[code] for code in codes}
+        assert accepted_names(bundle, version) == want, (version, server.output())
+        assert accepted_names(exhaustive, version) == want, version
+    assert "TLS_RSA_WITH_RC4_128_SHA" in accepted_names(bundle, TLSVersion.SSL3)
+    assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in accepted_names(bundle, TLSVersion.TLS1_2)

@@ -74,9 +74,7 @@ def nassl_legacy_get(
 ) -> tuple[str, str | None, bytes]:
     """One connection with nassl's OpenSSL 1.0.2 client: ``(cipher name, compression, start of response)``."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        client = LegacySslClient(
-            ssl_version=version, underlying_socket=sock, ssl_verify=OpenSslVerifyEnum.NONE
-        )
+        client = LegacySslClient(ssl_version=version, underlying_socket=sock, ssl_verify=OpenSslVerifyEnum.NONE)
         if cipher_list is not None:
             client.set_cipher_list(cipher_list)
         try:
@@ -91,9 +89,7 @@ def nassl_legacy_get(
 
 
 def assert_served(server: RunningServer, response: bytes, expected: bytes = b"HTTP/1.1 200") -> None:
-    assert response.startswith(expected), (
-        f"unexpected response {response[:80]!r}; server said:\n{server.output()}"
-    )
+    assert response.startswith(expected), f"unexpected response {response[:80]!r}; server said:\n{server.output()}"
 
 
 # -- the PKI ---------------------------------------------------------------------------------------
@@ -185,9 +181,7 @@ def test_local_server_requires_client_cert(test_pki: TestPKI, version: ssl.TLSVe
         assert (server.failed_handshakes, server.completed_handshakes) == (1, 1)
 
 
-@pytest.mark.parametrize(
-    ("server_preference", "expected"), [(True, "AES128-GCM-SHA256"), (False, "AES256-GCM-SHA384")]
-)
+@pytest.mark.parametrize(("server_preference", "expected"), [(True, "AES128-GCM-SHA256"), (False, "AES256-GCM-SHA384")])
 def test_local_server_cipher_preference(test_pki: TestPKI, server_preference: bool, expected: str) -> None:
     with LocalTLSServer(
         certfile=test_pki.rsa_chain,
@@ -357,7 +351,9 @@ def _open_tls_connections(
 
 def test_counting_proxy_counts_parallel_connections(test_pki: TestPKI) -> None:
     with (
-        LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, http_response=False) as server,
+        # The server waits up to a second for a request, so it holds each connection open meanwhile:
+        # the proxy counts a connection until the server is done with it.
+        LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, http_response=True) as server,
         CountingProxy(*server.address) as proxy,
         ExitStack() as stack,
     ):
@@ -376,7 +372,9 @@ def test_counting_proxy_counts_parallel_connections(test_pki: TestPKI) -> None:
 
 def test_counting_proxy_refuses_beyond_limit(test_pki: TestPKI) -> None:
     with (
-        LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, http_response=False) as server,
+        # The server waits up to a second for a request, so it holds each connection open meanwhile:
+        # the proxy counts a connection until the server is done with it.
+        LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, http_response=True) as server,
         CountingProxy(*server.address, refuse_beyond=3) as proxy,
         ExitStack() as stack,
     ):

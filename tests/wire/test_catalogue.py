@@ -357,9 +357,7 @@ def test_nassl_openssl_builds_agree(module_name: str, cipher_list: str) -> None:
     module = {"_nassl": _nassl, "_nassl_legacy": _nassl_legacy}[module_name]
     tls12 = OpenSslVersionEnum.TLSV1_2.value
     names = _cipher_names(module, OpenSslVersionEnum.SSLV23.value, "ALL:COMPLEMENTOFALL:eNULL")
-    ssl2_only = {suite.openssl_name for suite in SSL2_CIPHER_SUITES} - {
-        suite.openssl_name for suite in CIPHER_SUITES
-    }
+    ssl2_only = {suite.openssl_name for suite in SSL2_CIPHER_SUITES} - {suite.openssl_name for suite in CIPHER_SUITES}
     checked = 0
     for name in dict.fromkeys(names):
         if name.startswith("TLS_") or name in ssl2_only:

@@ -149,9 +149,7 @@ def ske_bodies(draw: st.DrawFn) -> bytes:
     key_exchange=st.sampled_from(KEY_EXCHANGES),
     version=st.sampled_from([TLSVersion.SSL3, TLSVersion.TLS1_0, TLSVersion.TLS1_2]),
 )
-def test_server_key_exchange_on_arbitrary_bytes(
-    body: bytes, key_exchange: KeyExchange, version: TLSVersion
-) -> None:
+def test_server_key_exchange_on_arbitrary_bytes(body: bytes, key_exchange: KeyExchange, version: TLSVersion) -> None:
     try:
         key = parse_server_key_exchange(body, key_exchange, version)
     except MalformedServerResponseError:
@@ -181,9 +179,7 @@ def hello_specs(draw: st.DrawFn) -> ClientHelloSpec:
         groups=groups,
         key_share_groups=key_share_groups,
         signature_algorithms=tuple(draw(st.lists(st.integers(0, 0xFFFF), max_size=20))),
-        min_version=draw(
-            st.none() | st.sampled_from([v for v in TLSVersion if TLSVersion.SSL3 <= v <= version])
-        ),
+        min_version=draw(st.none() | st.sampled_from([v for v in TLSVersion if TLSVersion.SSL3 <= v <= version])),
         alpn_protocols=tuple(draw(st.lists(st.text("abcdefgh/1.", min_size=1, max_size=10), max_size=3))),
         compression_methods=tuple(draw(st.lists(st.integers(0, 255), min_size=1, max_size=3))),
         extended_master_secret=draw(st.booleans()),

@@ -64,10 +64,7 @@ def test_round_trip_tls12_and_below(version: TLSVersion) -> None:
     assert parsed.extension(ExtensionType.extended_master_secret) == b""
     assert parsed.extension(ExtensionType.session_ticket) == b""
     assert parsed.extension(ExtensionType.status_request) == b"\x01\x00\x00\x00\x00"
-    assert (
-        parsed.extension(ExtensionType.application_layer_protocol_negotiation)
-        == b"\x00\x0c\x02h2\x08http/1.1"
-    )
+    assert parsed.extension(ExtensionType.application_layer_protocol_negotiation) == b"\x00\x0c\x02h2\x08http/1.1"
     has_sigalgs = parsed.extension(ExtensionType.signature_algorithms) is not None
     assert has_sigalgs == (version is TLSVersion.TLS1_2)
     assert ExtensionType.supported_versions not in _types(parsed.extensions)
@@ -178,9 +175,7 @@ def test_ec_point_formats_only_with_ecc() -> None:
     assert point_formats(cipher_suites=(ECDHE_RSA_AES128_GCM,), ec_point_formats=False) is None
 
 
-@pytest.mark.parametrize(
-    "address", ["192.0.2.1", "2001:db8::1", "[2001:db8::1]", "fe80::1%eth0", "127.0.0.1."]
-)
+@pytest.mark.parametrize("address", ["192.0.2.1", "2001:db8::1", "[2001:db8::1]", "fe80::1%eth0", "127.0.0.1."])
 def test_ip_literal_is_not_sent_as_sni(address: str) -> None:
     spec = ClientHelloSpec(version=TLSVersion.TLS1_2, cipher_suites=(RSA_AES128_GCM,), server_name=address)
     parsed = parse_client_hello(client_hello_body(spec))
@@ -188,14 +183,10 @@ def test_ip_literal_is_not_sent_as_sni(address: str) -> None:
 
 
 def test_sni_encoding() -> None:
-    spec = ClientHelloSpec(
-        version=TLSVersion.TLS1_2, cipher_suites=(RSA_AES128_GCM,), server_name="www.example.org."
-    )
+    spec = ClientHelloSpec(version=TLSVersion.TLS1_2, cipher_suites=(RSA_AES128_GCM,), server_name="www.example.org.")
     body = parse_client_hello(client_hello_body(spec)).extension(ExtensionType.server_name)
     assert body == b"\x00\x12\x00\x00\x0fwww.example.org"
-    idn = ClientHelloSpec(
-        version=TLSVersion.TLS1_2, cipher_suites=(RSA_AES128_GCM,), server_name="bücher.example"
-    )
+    idn = ClientHelloSpec(version=TLSVersion.TLS1_2, cipher_suites=(RSA_AES128_GCM,), server_name="bücher.example")
     assert parse_client_hello(client_hello_body(idn)).server_name == "xn--bcher-kva.example"
 
 
@@ -445,9 +436,7 @@ def test_tlslite_parses_our_client_hello(version: TLSVersion) -> None:
     tls13 = version is TLSVersion.TLS1_3
     spec = ClientHelloSpec(
         version=version,
-        cipher_suites=(TLS_AES_128_GCM, ECDHE_RSA_AES128_GCM, RSA_AES128_GCM)
-        if tls13
-        else (ECDHE_RSA_AES128_GCM,),
+        cipher_suites=(TLS_AES_128_GCM, ECDHE_RSA_AES128_GCM, RSA_AES128_GCM) if tls13 else (ECDHE_RSA_AES128_GCM,),
         server_name="tlsprobe.example",
         groups=(X25519, SECP256R1, FFDHE[2048]),
         key_share_groups=(X25519, SECP256R1) if tls13 else (),
@@ -464,9 +453,7 @@ def test_tlslite_parses_our_client_hello(version: TLSVersion) -> None:
     groups = hello.getExtension(TlsliteExt.supported_groups)
     assert tuple(groups.groups) == spec.groups
     sigalgs = hello.getExtension(TlsliteExt.signature_algorithms)
-    assert [hash_id << 8 | sig_id for hash_id, sig_id in sigalgs.sigalgs] == list(
-        DEFAULT_SIGNATURE_ALGORITHMS
-    )
+    assert [hash_id << 8 | sig_id for hash_id, sig_id in sigalgs.sigalgs] == list(DEFAULT_SIGNATURE_ALGORITHMS)
     alpn = hello.getExtension(TlsliteExt.alpn)
     assert [bytes(name) for name in alpn.protocol_names] == [b"http/1.1"]
     if tls13:

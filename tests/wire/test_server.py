@@ -87,9 +87,7 @@ def certificate(chain: Sequence[bytes] = FAKE_CHAIN) -> bytes:
     return handshake(11, vec(3, b"".join(vec(3, cert) for cert in chain)))
 
 
-def ecdhe_ske_body(
-    group: int = X25519, point: bytes = b"\x09" * 32, *, tls12_signature: bool = True
-) -> bytes:
+def ecdhe_ske_body(group: int = X25519, point: bytes = b"\x09" * 32, *, tls12_signature: bool = True) -> bytes:
     params = b"\x03" + group.to_bytes(2, "big") + vec(1, point)
     signature = (b"\x08\x04" if tls12_signature else b"") + vec(2, b"\x5a" * 256)
     return params + signature
@@ -138,9 +136,7 @@ def sslv2_server_hello(kinds: Sequence[int] = (0x010080, 0x0700C0), cert: bytes 
     return (0x8000 | len(message)).to_bytes(2, "big") + message
 
 
-def feed_all(
-    data: bytes, *, sslv2: bool = False, chunks: Sequence[int] = ()
-) -> tuple[list[ServerEvent], bool]:
+def feed_all(data: bytes, *, sslv2: bool = False, chunks: Sequence[int] = ()) -> tuple[list[ServerEvent], bool]:
     """Feed ``data`` split at the ``chunks`` offsets; return the events and ``done``."""
     reader = ServerFlightReader(sslv2=sslv2)
     events: list[ServerEvent] = []
@@ -448,25 +444,19 @@ def test_ske_ecdhe_named_curves() -> None:
     assert (key.size, key.group, key.public_key) == (256, SECP256R1, point)
     unknown = parse_server_key_exchange(ecdhe_ske_body(0xFAFA), KeyExchange.ECDHE, TLSVersion.TLS1_2)
     assert (unknown.size, unknown.group) == (0, 0xFAFA)
-    anon = parse_server_key_exchange(
-        b"\x03\x00\x18" + vec(1, b"\x04" * 97), KeyExchange.ECDH, TLSVersion.TLS1_2
-    )
+    anon = parse_server_key_exchange(b"\x03\x00\x18" + vec(1, b"\x04" * 97), KeyExchange.ECDH, TLSVersion.TLS1_2)
     assert anon.size == 384
 
 
 def test_ske_ecdhe_explicit_curves() -> None:
     prime = (2**255 - 19).to_bytes(32, "big")
-    curve = (
-        vec(1, b"\x01") + vec(1, b"\x02") + vec(1, b"\x04" + bytes(64)) + vec(1, b"\x07") + vec(1, b"\x01")
-    )
+    curve = vec(1, b"\x01") + vec(1, b"\x02") + vec(1, b"\x04" + bytes(64)) + vec(1, b"\x07") + vec(1, b"\x01")
     explicit_prime = b"\x01" + vec(1, prime) + curve + vec(1, b"\x04" + bytes(64))
     key = parse_server_key_exchange(explicit_prime, KeyExchange.ECDHE, TLSVersion.TLS1_1)
     assert (key.kind, key.size, key.group) == (EphemeralKeyKind.ECDH, 255, None)
     trinomial = b"\x02\x00\xe9\x01" + vec(1, b"\x4a") + curve + vec(1, b"\x04" + bytes(60))
     assert parse_server_key_exchange(trinomial, KeyExchange.ECDHE, TLSVersion.TLS1_1).size == 233
-    pentanomial = (
-        b"\x02\x01\x1b\x02" + vec(1, b"\x05") + vec(1, b"\x07") + vec(1, b"\x0c") + curve + vec(1, b"\x04")
-    )
+    pentanomial = b"\x02\x01\x1b\x02" + vec(1, b"\x05") + vec(1, b"\x07") + vec(1, b"\x0c") + curve + vec(1, b"\x04")
     assert parse_server_key_exchange(pentanomial, KeyExchange.ECDHE, TLSVersion.TLS1_1).size == 283
 
 
@@ -479,9 +469,7 @@ def test_ske_dhe_and_psk_variants() -> None:
     assert parse_server_key_exchange(params, KeyExchange.DH, TLSVersion.TLS1_0).size == 1024
     hinted = parse_server_key_exchange(vec(2, b"hint") + params, KeyExchange.DHE_PSK, TLSVersion.TLS1_2)
     assert hinted.size == 1024
-    ec_hinted = parse_server_key_exchange(
-        vec(2, b"") + ecdhe_ske_body()[:36], KeyExchange.ECDHE_PSK, TLSVersion.TLS1_2
-    )
+    ec_hinted = parse_server_key_exchange(vec(2, b"") + ecdhe_ske_body()[:36], KeyExchange.ECDHE_PSK, TLSVersion.TLS1_2)
     assert ec_hinted.size == 253
 
 
@@ -554,9 +542,7 @@ def rsa_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 

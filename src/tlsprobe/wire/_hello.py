@@ -118,12 +118,8 @@ class ClientHelloSpec:
         _check_uint16s("extra_extensions", [ext_type for ext_type, _ in self.extra_extensions])
         self._check_key_shares()
         if self.min_version is not None and not TLSVersion.SSL3 <= self.min_version <= self.version:
-            raise ValueError(
-                f"min_version {self.min_version.label} is not between SSL 3.0 and {self.version.label}"
-            )
-        if not self.compression_methods or any(
-            not 0 <= method <= 0xFF for method in self.compression_methods
-        ):
+            raise ValueError(f"min_version {self.min_version.label} is not between SSL 3.0 and {self.version.label}")
+        if not self.compression_methods or any(not 0 <= method <= 0xFF for method in self.compression_methods):
             raise ValueError("compression_methods must be one or more one-byte values")
         if any(not 1 <= len(protocol.encode()) <= 0xFF for protocol in self.alpn_protocols):
             raise ValueError("each ALPN protocol name must be 1 to 255 bytes long")
@@ -154,9 +150,7 @@ def _offers_ecc(spec: ClientHelloSpec) -> bool:
             return True
     for code in spec.cipher_suites:
         suite = cipher_suite_by_code(code)
-        if suite is not None and (
-            suite.key_exchange in _ECC_KEY_EXCHANGES or suite.authentication == "ECDSA"
-        ):
+        if suite is not None and (suite.key_exchange in _ECC_KEY_EXCHANGES or suite.authentication == "ECDSA"):
             return True
     return False
 
@@ -176,9 +170,7 @@ def _extensions(spec: ClientHelloSpec) -> list[tuple[int, bytes]]:
     if spec.ec_point_formats and _offers_ecc(spec):
         extensions.append((ExtensionType.ec_point_formats, b"\x01\x00"))  # uncompressed only
     if spec.version >= TLSVersion.TLS1_2 and spec.signature_algorithms:
-        extensions.append(
-            (ExtensionType.signature_algorithms, _vector(2, _uint16s(spec.signature_algorithms)))
-        )
+        extensions.append((ExtensionType.signature_algorithms, _vector(2, _uint16s(spec.signature_algorithms))))
     if spec.heartbeat:
         extensions.append((ExtensionType.heartbeat, b"\x01"))  # peer_allowed_to_send
     if spec.alpn_protocols:
@@ -192,9 +184,7 @@ def _extensions(spec: ClientHelloSpec) -> list[tuple[int, bytes]]:
         extensions.append((ExtensionType.session_ticket, b""))
     if spec.version is TLSVersion.TLS1_3:
         lowest = spec.min_version or TLSVersion.TLS1_0
-        versions = [
-            version.wire_code for version in reversed(TLSVersion) if lowest <= version <= spec.version
-        ]
+        versions = [version.wire_code for version in reversed(TLSVersion) if lowest <= version <= spec.version]
         extensions.append((ExtensionType.supported_versions, _vector(1, _uint16s(versions))))
         shares = b"".join(
             group.to_bytes(2, "big") + _vector(2, key_share_entry(group)) for group in spec.key_share_groups

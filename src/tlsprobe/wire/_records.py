@@ -42,9 +42,7 @@ def encode_record(content_type: int, version: int, payload: bytes) -> bytes:
     if not 0 <= version <= 0xFFFF:
         raise ValueError(f"record version {version:#x} does not fit in two bytes")
     header = bytes((content_type, version >> 8, version & 0xFF))
-    fragments = [
-        payload[start : start + MAX_FRAGMENT_LENGTH] for start in range(0, len(payload), MAX_FRAGMENT_LENGTH)
-    ]
+    fragments = [payload[start : start + MAX_FRAGMENT_LENGTH] for start in range(0, len(payload), MAX_FRAGMENT_LENGTH)]
     return b"".join(header + len(fragment).to_bytes(2, "big") + fragment for fragment in fragments or [b""])
 
 
@@ -107,9 +105,7 @@ class Decoder:
     raised for malformed input (``ValueError`` where the bytes are the client's own).
     """
 
-    def __init__(
-        self, data: bytes, what: str, *, error: type[Exception] = MalformedServerResponseError
-    ) -> None:
+    def __init__(self, data: bytes, what: str, *, error: type[Exception] = MalformedServerResponseError) -> None:
         self._data = data
         self._offset = 0
         self._what = what
@@ -126,9 +122,7 @@ class Decoder:
 
     def sub(self, length_size: int, field: str, *, minimum: int = 0) -> Decoder:
         """A decoder over the next variable-length vector, for structures nested in it."""
-        return Decoder(
-            self.vector(length_size, field, minimum=minimum), f"{field} of {self._what}", error=self._error
-        )
+        return Decoder(self.vector(length_size, field, minimum=minimum), f"{field} of {self._what}", error=self._error)
 
     def read(self, length: int, field: str) -> bytes:
         """The next ``length`` bytes."""

@@ -167,9 +167,7 @@ def _version(code: int, where: str) -> TLSVersion:
     except ValueError:
         version = TLSVersion.SSL2
     if version is TLSVersion.SSL2:
-        raise MalformedServerResponseError(
-            f"server selected an unknown protocol version 0x{code:04x} ({where})"
-        )
+        raise MalformedServerResponseError(f"server selected an unknown protocol version 0x{code:04x} ({where})")
     return version
 
 
@@ -249,9 +247,7 @@ def _parse_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
         extensions=extensions,
         key_share_group=_server_key_share_group(_find_extension(extensions, ExtensionType.key_share)),
         downgrade_sentinel=_downgrade_sentinel(random),
-        alpn_protocol=_alpn_protocol(
-            _find_extension(extensions, ExtensionType.application_layer_protocol_negotiation)
-        ),
+        alpn_protocol=_alpn_protocol(_find_extension(extensions, ExtensionType.application_layer_protocol_negotiation)),
     )
 
 
@@ -438,9 +434,7 @@ class ServerFlightReader:
         if len(buffer) < header_length + length:
             return []
         if padding > length:
-            raise MalformedServerResponseError(
-                f"SSL 2.0 record of {length} bytes claims {padding} bytes of padding"
-            )
+            raise MalformedServerResponseError(f"SSL 2.0 record of {length} bytes claims {padding} bytes of padding")
         event = _parse_ssl2_message(bytes(buffer[header_length : header_length + length - padding]))
         self._done = True
         return [event]
@@ -486,8 +480,7 @@ class ServerFlightReader:
             length = int.from_bytes(self._handshake[1:4], "big")
             if length > self._max_bytes:
                 raise MalformedServerResponseError(
-                    f"server announced a handshake message of {length} bytes, "
-                    f"more than the {self._max_bytes} allowed"
+                    f"server announced a handshake message of {length} bytes, more than the {self._max_bytes} allowed"
                 )
             end = _HANDSHAKE_HEADER_LENGTH + length
             if len(self._handshake) < end:

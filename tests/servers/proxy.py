@@ -1,0 +1,213 @@
+"""A threaded TCP proxy that counts connections, to check the scanner's concurrency limits.
+
+Why: a scanner that promises "at most N connections at once per server" needs a test that can see how many
+connections were really open at once. The proxy sits between the scanner and a real server on 127.0.0.1,
+forwards bytes both ways unchanged, and records the peak. With ``refuse_beyond`` it also plays a server that
+drops connections beyond a limit (accept, then reset), like a rate-limiting front end.
+
+A connection counts as current from ``accept()`` until the server is done with it: until the server has closed
+its side (or the connection failed), which is the moment it stops holding the connection open. The server's FIN
+is forwarded to the client only after that, so a client that waits for it before opening its next connection is
+never counted twice. Refused connections are counted in ``refused_connections`` only, not in
+``total_connections``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+_POLL_S = 0.05
+_CONNECT_TIMEOUT_S = 5.0
+_IDLE_TIMEOUT_S = 30.0
+_SEND_TIMEOUT_S = 10.0
+_JOIN_TIMEOUT_S = 2.0
+
+
+class CountingProxy:
+    """Forward ``127.0.0.1:port`` to ``target_host:target_port`` and count the connections."""
+
+    def __init__(self, target_host: str, target_port: int, *, refuse_beyond: int | None = None) -> None:
+        self.target = (target_host, target_port)
+        self.refuse_beyond = refuse_beyond
+        self.total_connections = 0
+        self.current_connections = 0
+        self.max_concurrent_connections = 0
+        self.refused_connections = 0
+        self.failed_upstream_connections = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listener: socket.socket | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._threads: set[threading.Thread] = set()
+        self._sockets: set[socket.socket] = set()
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the proxy is not started")
+        return self._port
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def start(self) -> Self:
+        listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        listener.settimeout(_POLL_S)
+        self._listener = listener
+        self._port = listener.getsockname()[1]
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="CountingProxy-accept", daemon=True)
+        self._accept_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, cut every forwarded connection and join all threads."""
+        self._stopping.set()
+        deadline = time.monotonic() + _JOIN_TIMEOUT_S
+        if self._accept_thread is not None:
+            self._accept_thread.join(_JOIN_TIMEOUT_S)
+            self._accept_thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets = list(self._sockets)
+            threads = list(self._threads)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _accept_loop(self) -> None:
+        listener = self._listener
+        assert listener is not None
+        while not self._stopping.is_set():
+            try:
+                client, _peer = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                refuse = self.refuse_beyond is not None and self.current_connections >= self.refuse_beyond
+                if refuse:
+                    self.refused_connections += 1
+                else:
+                    self.total_connections += 1
+                    self.current_connections += 1
+                    self.max_concurrent_connections = max(self.max_concurrent_connections, self.current_connections)
+            if refuse:
+                _reset(client)
+                continue
+            thread = threading.Thread(target=self._handle, args=(client,), name="CountingProxy-conn", daemon=True)
+            with self._lock:
+                self._threads.add(thread)
+            thread.start()
+
+    def _track(self, sock: socket.socket) -> None:
+        sock.settimeout(_SEND_TIMEOUT_S)
+        with self._lock:
+            self._sockets.add(sock)
+        if self._stopping.is_set():  # stop() may have missed it
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _handle(self, client: socket.socket) -> None:
+        upstream: socket.socket | None = None
+        released = threading.Event()
+
+        def release() -> None:
+            with self._lock:
+                if not released.is_set():
+                    released.set()
+                    self.current_connections -= 1
+
+        try:
+            self._track(client)
+            try:
+                upstream = socket.create_connection(self.target, timeout=_CONNECT_TIMEOUT_S)
+            except OSError:
+                with self._lock:
+                    self.failed_upstream_connections += 1
+                _reset(client)
+                return
+            self._track(upstream)
+            backward = threading.Thread(
+                target=self._pump, args=(upstream, client), kwargs={"on_source_done": release}, daemon=True
+            )
+            backward.start()
+            self._pump(client, upstream)
+            backward.join()
+        except Exception:  # never let a proxy thread die noisily
+            pass
+        finally:
+            for sock in (client, upstream):
+                if sock is not None:
+                    sock.close()
+                    with self._lock:
+                        self._sockets.discard(sock)
+            release()
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _pump(
+        self, source: socket.socket, destination: socket.socket, on_source_done: Callable[[], None] | None = None
+    ) -> None:
+        """Copy ``source`` to ``destination`` until EOF (then half-close) or an error (then cut both).
+
+        ``on_source_done`` runs as soon as ``source`` is finished, before its EOF is passed on.
+        """
+        idle_since = time.monotonic()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(source, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    if not selector.select(_POLL_S):
+                        if time.monotonic() - idle_since > _IDLE_TIMEOUT_S:
+                            break
+                        continue
+                    data = source.recv(65536)
+                    if not data:
+                        if on_source_done is not None:
+                            on_source_done()
+                        with contextlib.suppress(OSError):
+                            destination.shutdown(socket.SHUT_WR)
+                        return
+                    idle_since = time.monotonic()
+                    destination.sendall(data)  # bounded by the socket timeout
+        except (OSError, ValueError):
+            pass
+        # Stopped, reset or idle for too long: make the other direction finish too.
+        if on_source_done is not None:
+            on_source_done()
+        for sock in (source, destination):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close with an RST rather than a FIN (SO_LINGER with a zero timeout)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
