@@ -14,7 +14,6 @@ import anyio
 import pytest
 
 from tests.servers.misbehaving import MisbehavingServer
-from tests.servers.proxy import CountingProxy
 from tlsprobe import (
     CheckCompleted,
     ConfigurationError,
@@ -29,7 +28,7 @@ from tlsprobe import (
     Timeouts,
 )
 from tlsprobe.checks import CipherSuitesCheck, EnumerationMode
-from tlsprobe.testing import LocalTLSServer, TestPKI
+from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI
 from tlsprobe.wire._versions import TLSVersion
 
 pytestmark = [pytest.mark.realserver, pytest.mark.anyio]

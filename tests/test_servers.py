@@ -22,8 +22,7 @@ from tests.servers.processes import (
     start_openssl_s_server,
     start_tlslite_server,
 )
-from tests.servers.proxy import CountingProxy
-from tlsprobe.testing import LocalTLSServer, TestPKI, generate_test_pki
+from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI, generate_test_pki
 
 pytestmark = [pytest.mark.realserver, pytest.mark.timeout(60)]
 

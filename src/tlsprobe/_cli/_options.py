@@ -46,11 +46,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="enumerate cipher suites with one connection per suite (slow; for cross-checking)",
     )
     network = parser.add_argument_group("network")
-    network.add_argument("--max-connections-per-server", type=int, default=Limits().max_connections_per_server)
-    network.add_argument("--max-concurrent-servers", type=int, default=Limits().max_concurrent_servers)
-    network.add_argument("--connect-timeout", type=float, default=Timeouts().connect_s, metavar="SECONDS")
-    network.add_argument("--read-timeout", type=float, default=Timeouts().read_s, metavar="SECONDS")
-    network.add_argument("--retries", type=int, default=Limits().max_retries, help="retries of a failed probe")
+    defaults_limits, default_timeouts = Limits(), Timeouts()
+    network.add_argument(
+        "--max-connections-per-server",
+        type=int,
+        default=defaults_limits.max_connections_per_server,
+        metavar="N",
+        help="connections open at once to one server (default: %(default)s)",
+    )
+    network.add_argument(
+        "--max-concurrent-servers",
+        type=int,
+        default=defaults_limits.max_concurrent_servers,
+        metavar="N",
+        help="servers scanned at once (default: %(default)s)",
+    )
+    network.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=default_timeouts.connect_s,
+        metavar="SECONDS",
+        help="DNS and TCP connect timeout (default: %(default)s)",
+    )
+    network.add_argument(
+        "--read-timeout",
+        type=float,
+        default=default_timeouts.read_s,
+        metavar="SECONDS",
+        help="wait for one answer from a server (default: %(default)s)",
+    )
+    network.add_argument(
+        "--retries",
+        type=int,
+        default=defaults_limits.max_retries,
+        metavar="N",
+        help="retries of a probe that was refused, reset or timed out (default: %(default)s)",
+    )
     output = parser.add_argument_group("output")
     output.add_argument("--json-out", metavar="FILE", help="write the JSON document to FILE ('-' for stdout)")
     output.add_argument(

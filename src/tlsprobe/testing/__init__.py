@@ -4,6 +4,7 @@ Everything here listens on loopback only and is meant for testing and demonstrat
 """
 
 from tlsprobe.testing._pki import TestPKI, generate_test_pki
+from tlsprobe.testing._proxy import CountingProxy
 from tlsprobe.testing._servers import LocalTLSServer
 
-__all__ = ["LocalTLSServer", "TestPKI", "generate_test_pki"]
+__all__ = ["CountingProxy", "LocalTLSServer", "TestPKI", "generate_test_pki"]

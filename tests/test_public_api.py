@@ -1,0 +1,40 @@
+"""The public surface: what is exported, sorted, and nothing of nassl's leaks into it."""
+
+from __future__ import annotations
+
+import types
+
+import tlsprobe
+import tlsprobe.checks
+import tlsprobe.testing
+import tlsprobe.wire
+import tlsprobe.wire.catalogue
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
+    }
+
+
+def test_all_is_sorted_and_complete() -> None:
+    for module in (tlsprobe, tlsprobe.checks, tlsprobe.testing, tlsprobe.wire, tlsprobe.wire.catalogue):
+        exported = list(module.__all__)
+        assert exported == sorted(exported), module.__name__
+        assert set(exported) == _public_names(module) | ({"__version__"} & set(exported)), module.__name__
+
+
+def test_no_nassl_type_is_exported() -> None:
+    for name in tlsprobe.__all__:
+        value = getattr(tlsprobe, name)
+        assert "nassl" not in getattr(value, "__module__", ""), name
+
+
+def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
+    names = [check.name for check in tlsprobe.DEFAULT_CHECKS]
+    assert len(names) == len(set(names))
+    assert names == [f"{version.value}_cipher_suites" for version in tlsprobe.TLSVersion]
+    for check in tlsprobe.DEFAULT_CHECKS:
+        assert isinstance(check.result_type, type)
