@@ -33,13 +33,14 @@ import struct
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from nassl._nassl import OpenSSLError, WantReadError  # both flavours raise these
+
+from tests.servers.sockets import lingering_close
 
 # Constants from OpenSSL's ssl.h (identical in 1.0.2 and 1.1.1 unless noted).
 SSL_CTRL_OPTIONS = 32  # 1.0.2 only; 1.1.1 has real SSL_CTX_set_options/SSL_CTX_clear_options functions
@@ -69,7 +70,6 @@ _SHT_SYMTAB = 2
 _HTTP_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 _SOCKET_TIMEOUT_S = 5.0
 _READ_REQUEST_TIMEOUT_S = 1.0
-_LINGER_S = 1.0
 
 
 def read_elf_symbols(path: Path, wanted: Iterable[str]) -> dict[str, int]:
@@ -276,20 +276,6 @@ class NasslServerContext:
 def _flush(network_bio: Any, sock: socket.socket) -> None:
     while pending := network_bio.pending():
         sock.sendall(network_bio.read(pending))
-
-
-def lingering_close(sock: socket.socket) -> None:
-    """Half-close, then drain the client's remaining bytes until it closes (at most ``_LINGER_S``).
-
-    Closing with unread input makes the kernel send an RST, which can destroy the alert or the response still
-    on its way to the client.
-    """
-    with contextlib.suppress(OSError, ValueError):
-        sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(_LINGER_S)
-        deadline = time.monotonic() + _LINGER_S
-        while time.monotonic() < deadline and sock.recv(4096):
-            pass
 
 
 def serve_connection(context: NasslServerContext, sock: socket.socket) -> None:

@@ -21,13 +21,14 @@ import contextlib
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tlslite import HandshakeSettings, SessionCache, TLSConnection, X509CertChain, parsePEMKey
 from tlslite.handshakesettings import ALL_CIPHER_NAMES
+
+from tests.servers.sockets import lingering_close
 
 VERSIONS: dict[str, tuple[int, int]] = {
     "ssl3": (3, 0),
@@ -44,7 +45,6 @@ SocketWrapper = Callable[[socket.socket], Any]
 _HTTP_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 _SOCKET_TIMEOUT_S = 5.0
 _READ_REQUEST_TIMEOUT_S = 1.0
-_LINGER_S = 1.0
 
 
 class ServerConfig:
@@ -109,20 +109,6 @@ def send_close_notify(connection: TLSConnection, sock: socket.socket) -> None:
     finally:
         closing.close()
         sock.settimeout(_SOCKET_TIMEOUT_S)
-
-
-def lingering_close(sock: socket.socket) -> None:
-    """Half-close, then drain the client's remaining bytes until it closes (at most ``_LINGER_S``).
-
-    Closing with unread input makes the kernel send an RST, which can destroy the alert or the response still
-    on its way to the client.
-    """
-    with contextlib.suppress(OSError, ValueError):
-        sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(_LINGER_S)
-        deadline = time.monotonic() + _LINGER_S
-        while time.monotonic() < deadline and sock.recv(4096):
-            pass
 
 
 def serve(config: ServerConfig, port: int, socket_wrapper: SocketWrapper = lambda sock: sock) -> None:
