@@ -210,3 +210,18 @@ def test_unknown_host_is_a_dns_error_without_touching_the_network() -> None:
     kind, message = completed.stdout.strip().split(" | ")
     assert kind == "dns"
     assert "no-such-host.invalid" in message
+
+
+async def test_a_cancelled_scan_gives_back_its_server_slots(modern_server: LocalTLSServer) -> None:
+    scanner = Scanner(ScanConfig(timeouts=Timeouts(read_s=30), limits=Limits(max_concurrent_servers=1, max_retries=0)))
+    with MisbehavingServer("stall") as stalling:
+        stalled = [ServerTarget(host="127.0.0.1", port=stalling.port)] * 3
+        with anyio.move_on_after(0.5):
+            async with scanner.scan(stalled, []) as results:
+                async for _ in results:
+                    pass
+    # The same scanner, whose only server slot the cancelled scan held, still scans.
+    result = await scanner.scan_server(f"127.0.0.1:{modern_server.port}", [])
+    assert isinstance(result.connectivity, ConnectivityCompleted)
+    async with scanner.scan([f"127.0.0.1:{modern_server.port}"], []) as results:
+        assert [isinstance(item.connectivity, ConnectivityCompleted) async for item in results] == [True]

@@ -11,12 +11,14 @@ manager, never around a ``yield`` of an async generator.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, final
 
 import anyio
+import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -153,7 +155,8 @@ class Scanner:
     async def scan_server(self, target: TargetInput, checks: Sequence[Check[Any]] = DEFAULT_CHECKS) -> ServerScanResult:
         """Scan one server and return its result."""
         _require_unique_names(checks)
-        return await self._scan_one(_as_target(target), tuple(checks))
+        async with self._server_slots:
+            return await self._scan_one(_as_target(target), tuple(checks))
 
     async def _produce(
         self,
@@ -162,14 +165,17 @@ class Scanner:
         send: MemoryObjectSendStream[ServerScanResult],
         results: ScanResults,
     ) -> None:
-        async def scan_and_send(target: ServerTarget) -> None:
-            try:
+        async def scan_and_send(
+            target: ServerTarget, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+        ) -> None:
+            # The slot is taken inside the task, so a task cancelled before it runs cannot leak one; the producer
+            # waits in start() until it is taken, so targets are read no faster than servers finish.
+            async with self._server_slots:
+                task_status.started()
                 result = await self._scan_one(target, checks)
-                await send.send(result)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass  # the consumer left; the scan is being cancelled
-            finally:
-                self._server_slots.release()
+                # A consumer that left early closed the stream; the scan is being cancelled then.
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await send.send(result)
 
         with send:
             async with anyio.create_task_group() as group:
@@ -179,8 +185,7 @@ class Scanner:
                     except ConfigurationError as error:
                         results._input_error = error
                         break
-                    await self._server_slots.acquire()
-                    group.start_soon(scan_and_send, target)
+                    await group.start(scan_and_send, target)
 
     async def _scan_one(self, target: ServerTarget, checks: tuple[Check[Any], ...]) -> ServerScanResult:
         self._servers_started += 1
