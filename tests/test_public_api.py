@@ -35,6 +35,12 @@ def test_no_nassl_type_is_exported() -> None:
 def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
     names = [check.name for check in tlsprobe.DEFAULT_CHECKS]
     assert len(names) == len(set(names))
-    assert names == [f"{version.value}_cipher_suites" for version in tlsprobe.TLSVersion]
+    assert names == [
+        *(f"{version.value}_cipher_suites" for version in tlsprobe.TLSVersion),
+        "tls_compression",
+        "secure_renegotiation",
+        "extended_master_secret",
+        "fallback_scsv",
+    ]
     for check in tlsprobe.DEFAULT_CHECKS:
         assert isinstance(check.result_type, type)

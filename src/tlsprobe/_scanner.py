@@ -38,7 +38,7 @@ from tlsprobe._models import (
 )
 from tlsprobe._net import ConnectionPermits, ProbeMeter, ScanCounters, ServerConnector
 from tlsprobe._probes import NativeProber
-from tlsprobe.checks._base import Check, ServerContext
+from tlsprobe.checks._base import Check, ServerContext, SharedObservations
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 
 TargetInput = ServerTarget | str
@@ -216,11 +216,12 @@ class Scanner:
             )
         connectivity = ConnectivityCompleted(profile=profile, cost=_cost(meter, started))
         outcomes: list[CheckOutcome | None] = [None] * len(checks)
+        shared = SharedObservations()
 
         async def run_check(index: int, check: Check[Any]) -> None:
             check_meter = ProbeMeter()
             context = ServerContext(
-                target=target, profile=profile, prober=prober, connector=connector, meter=check_meter
+                target=target, profile=profile, prober=prober, connector=connector, meter=check_meter, shared=shared
             )
             outcomes[index] = await _run_check(check, context, check_meter)
             self._checks_completed += 1

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -221,38 +221,53 @@ def _wait_for_tcp(port: int, process: subprocess.Popen[bytes], deadline: float) 
     return False
 
 
-def start_openssl_s_server(args: Sequence[str], cert: Path, key: Path, *, attempts: int = 5) -> RunningServer:
-    """Start ``openssl s_server -www -quiet`` on 127.0.0.1 with extra ``args``; skip if openssl is missing.
-
-    s_server cannot report the port it bound, so a free port is picked first (bind port 0, close, reuse). If
-    another process grabs it meanwhile ("Address already in use"), a new port is tried, up to ``attempts``
-    times. Readiness is a successful TCP connect. s_server is single-threaded: connect to it one at a time.
-    """
-    if not (Path(OPENSSL).exists() or shutil.which("openssl")):
-        pytest.skip("no openssl binary")
-    executable = OPENSSL if Path(OPENSSL).exists() else "openssl"
+def _start_on_free_port(name: str, command_for_port: Callable[[int], list[str]], attempts: int) -> RunningServer:
+    """Start a server binary that cannot report the port it bound: pick a free port first (bind port 0, close,
+    reuse) and retry on "Address already in use" (another process grabbed it meanwhile), up to ``attempts`` times.
+    Readiness is a successful TCP connect and the process still alive a moment later (a binary whose bind
+    failed may exit with status 0 right after, while our connect reached whoever took the port)."""
     output = ""
     for _attempt in range(attempts):
         port = _free_port()
-        command = [
-            executable,
-            "s_server",
-            "-accept",
-            f"127.0.0.1:{port}",
-            "-cert",
-            str(cert),
-            "-key",
-            str(key),
-        ]
-        command += ["-www", "-quiet", *args]
-        process, log_path, log_file = _spawn(command)
+        process, log_path, log_file = _spawn(command_for_port(port))
         if _wait_for_tcp(port, process, time.monotonic() + _STARTUP_TIMEOUT_S):
-            # The connect may have reached whoever took the port first: s_server then exits (with status 0)
-            # right after its failed bind, so give it a moment to do so.
             time.sleep(_S_SERVER_GRACE_S)
             if process.poll() is None:
                 return RunningServer(port=port, process=process, log_path=log_path, log_file=log_file)
         output = _discard(process, log_path, log_file)
-        if "Address already in use" not in output:
+        if "already in use" not in output.lower():
             break
-    raise ServerStartError(f"openssl s_server {' '.join(args)} did not start:\n{output}")
+    raise ServerStartError(f"{name} did not start:\n{output}")
+
+
+def start_openssl_s_server(args: Sequence[str], cert: Path, key: Path, *, attempts: int = 5) -> RunningServer:
+    """Start ``openssl s_server -www -quiet`` on 127.0.0.1 with extra ``args``; skip if openssl is missing.
+
+    s_server is single-threaded: connect to it one at a time.
+    """
+    if not (Path(OPENSSL).exists() or shutil.which("openssl")):
+        pytest.skip("no openssl binary")
+    executable = OPENSSL if Path(OPENSSL).exists() else "openssl"
+
+    def command(port: int) -> list[str]:
+        return [executable, "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key),
+                "-www", "-quiet", *args]  # fmt: skip
+
+    return _start_on_free_port(f"openssl s_server {' '.join(args)}", command, attempts)
+
+
+def start_gnutls_serv(priority: str, cert: Path, key: Path, *, attempts: int = 5) -> RunningServer:
+    """Start GnuTLS's ``gnutls-serv --http`` with a priority string; skip if gnutls-bin is not installed.
+
+    gnutls-serv has no option to choose its address: it listens on every interface, and the tests only ever
+    connect to it on 127.0.0.1.
+    """
+    executable = shutil.which("gnutls-serv")
+    if executable is None:
+        pytest.skip("gnutls-serv is not installed (Debian package gnutls-bin)")
+
+    def command(port: int) -> list[str]:
+        return [executable, "--http", "--port", str(port), "--x509certfile", str(cert), "--x509keyfile", str(key),
+                "--priority", priority]  # fmt: skip
+
+    return _start_on_free_port(f"gnutls-serv --priority {priority}", command, attempts)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tlslite import HandshakeSettings, SessionCache, TLSConnection, X509CertChain, parsePEMKey
+from tlslite.constants import CipherSuite
 from tlslite.handshakesettings import ALL_CIPHER_NAMES
 
 from tests.servers.sockets import lingering_close
@@ -133,11 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
         help=f"comma-separated tlslite cipher names, from: {','.join(ALL_CIPHER_NAMES)}",
     )
+    parser.add_argument(
+        "--no-fallback-scsv",
+        action="store_true",
+        help="flaw: ignore TLS_FALLBACK_SCSV (RFC 7507) and accept a downgraded hello",
+    )
     return parser
+
+
+def ignore_fallback_scsv() -> None:
+    """Make tlslite blind to TLS_FALLBACK_SCSV: it compares client suites with this constant, and no real suite
+    has the code -1, so a fallback hello is then handled like any other, as a server without RFC 7507 does."""
+    CipherSuite.TLS_FALLBACK_SCSV = -1
 
 
 def main(argv: list[str] | None = None) -> None:
     options = build_parser().parse_args(argv)
+    if options.no_fallback_scsv:
+        ignore_fallback_scsv()
     config = ServerConfig(
         cert=options.cert,
         key=options.key,

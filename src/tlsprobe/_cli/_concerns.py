@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from tlsprobe._models import CheckCompleted, CheckFailed, ConnectivityFailed, ServerScanResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.checks.compression import CompressionResult
+from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
+from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import CipherSuite
 
@@ -40,9 +43,24 @@ def concerns(result: ServerScanResult) -> list[str]:
     for outcome in result.checks:
         if isinstance(outcome, CheckFailed):
             found.append(f"{outcome.name} could not be completed: {outcome.error.message}")
-        elif isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CipherSuitesResult):
-            found.extend(_cipher_concerns(outcome.result))
+        elif isinstance(outcome, CheckCompleted):
+            found.extend(_result_concerns(outcome.result))
     return found
+
+
+def _result_concerns(result: object) -> list[str]:
+    match result:
+        case CipherSuitesResult():
+            return _cipher_concerns(result)
+        case CompressionResult(supports_compression=True):
+            return [f"TLS compression is accepted with {result.tested_version.label} (CRIME)"]
+        case SecureRenegotiationResult(supports_secure_renegotiation=False):
+            return [f"secure renegotiation (RFC 5746) is not supported with {result.tested_version.label}"]
+        case ExtendedMasterSecretResult(supports_extended_master_secret=False):
+            return [f"the extended master secret (RFC 7627) is not supported with {result.tested_version.label}"]
+        case FallbackSCSVResult(supports_fallback_scsv=False, tested_version=TLSVersion() as version):
+            return [f"a fallback to {version.label} is accepted: TLS_FALLBACK_SCSV is not honoured"]
+    return []
 
 
 def _cipher_concerns(result: CipherSuitesResult) -> list[str]:

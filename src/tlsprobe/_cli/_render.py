@@ -12,7 +12,11 @@ from tlsprobe._models import (
     ServerScanResult,
 )
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.checks.compression import CompressionResult
+from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
+from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
+from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import named_group_by_code
 
 _CLIENT_AUTH = {
@@ -45,7 +49,7 @@ def render_server(result: ServerScanResult, label: str | None = None) -> str:
         if isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CipherSuitesResult):
             lines += _render_cipher_suites(outcome.result)
         elif isinstance(outcome, CheckCompleted):
-            lines.append(f"  {outcome.name}: completed")
+            lines.append(f"  {_describe_result(outcome.name, outcome.result)}")
         elif isinstance(outcome, CheckFailed):
             lines.append(f"  {outcome.name}: FAILED [{outcome.error.kind.value}] {outcome.error.message}")
         elif isinstance(outcome, CheckSkipped):
@@ -60,6 +64,28 @@ def render_server(result: ServerScanResult, label: str | None = None) -> str:
         f"{result.duration_s:.2f} s"
     )
     return "\n".join(lines) + "\n"
+
+
+def _yes_no(value: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "n/a"}[value]
+
+
+def _describe_result(name: str, result: object) -> str:
+    match result:
+        case CompressionResult():
+            accepted = "ACCEPTED" if result.supports_compression else "refused"
+            return f"TLS compression:        {accepted} ({result.tested_version.label})"
+        case SecureRenegotiationResult():
+            supported = _yes_no(result.supports_secure_renegotiation)
+            return f"Secure renegotiation:   {supported} ({result.tested_version.label})"
+        case ExtendedMasterSecretResult():
+            supported = _yes_no(result.supports_extended_master_secret)
+            return f"Extended master secret: {supported} ({result.tested_version.label})"
+        case FallbackSCSVResult(tested_version=None):
+            return "Fallback SCSV:          n/a (no lower version accepted: no downgrade possible)"
+        case FallbackSCSVResult(tested_version=TLSVersion() as version):
+            return f"Fallback SCSV:          {_yes_no(result.supports_fallback_scsv)} (fallback to {version.label})"
+    return f"{name}: completed"
 
 
 def _render_cipher_suites(result: CipherSuitesResult) -> list[str]:

@@ -8,14 +8,30 @@ from tlsprobe.checks.cipher_suites import (
     CipherSuitesResult,
     EnumerationMode,
 )
+from tlsprobe.checks.compression import CompressionCheck, CompressionResult
+from tlsprobe.checks.extensions import (
+    ExtendedMasterSecretCheck,
+    ExtendedMasterSecretResult,
+    SecureRenegotiationCheck,
+    SecureRenegotiationResult,
+)
+from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck, FallbackSCSVResult
 
 __all__ = [
     "AcceptedCipherSuite",
     "Check",
     "CipherSuitesCheck",
     "CipherSuitesResult",
+    "CompressionCheck",
+    "CompressionResult",
     "DEFAULT_CHECKS",
     "EnumerationMode",
+    "ExtendedMasterSecretCheck",
+    "ExtendedMasterSecretResult",
+    "FallbackSCSVCheck",
+    "FallbackSCSVResult",
+    "SecureRenegotiationCheck",
+    "SecureRenegotiationResult",
     "ServerContext",
     "check_by_name",
 ]

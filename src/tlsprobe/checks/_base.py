@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
-from typing import ClassVar, Protocol, TypeVar, TypeVarTuple, Unpack
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Protocol, TypeVar, TypeVarTuple, Unpack, cast
+
+import anyio
 
 from tlsprobe._config import ServerTarget
 from tlsprobe._models import ServerProfile
@@ -15,6 +17,32 @@ from tlsprobe.wire import ClientHelloSpec
 ResultT_co = TypeVar("ResultT_co", covariant=True)
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
+
+
+class SharedObservations:
+    """Observations several checks of one server need, gathered once: the first check to ask pays for them."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, anyio.Event] = {}
+        self._values: dict[str, Any] = {}
+        self._errors: dict[str, Exception] = {}
+
+    async def get(self, key: str, gather: Callable[[], Awaitable[T]]) -> T:
+        if key in self._done:
+            await self._done[key].wait()
+        else:
+            self._done[key] = anyio.Event()
+            try:
+                self._values[key] = await gather()
+            except Exception as error:  # shared with every check that asks, then re-raised to each
+                self._errors[key] = error
+            finally:
+                self._done[key].set()
+        if key in self._errors:
+            raise self._errors[key]
+        if key not in self._values:
+            raise RuntimeError(f"gathering {key!r} was cancelled")  # the first asker was cancelled
+        return cast("T", self._values[key])
 
 
 class ServerContext:
@@ -31,12 +59,14 @@ class ServerContext:
         prober: NativeProber,
         connector: ServerConnector,
         meter: ProbeMeter,
+        shared: SharedObservations,
     ) -> None:
         self._target = target
         self._profile = profile
         self._prober = prober
         self._connector = connector
         self._meter = meter
+        self._shared = shared
 
     @property
     def target(self) -> ServerTarget:
@@ -55,6 +85,11 @@ class ServerContext:
     async def sslv2_hello(self, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
         """Send an SSL 2.0 CLIENT-HELLO on a new connection."""
         return await self._prober.sslv2_hello(self._meter, cipher_kinds)
+
+    async def shared(self, key: str, gather: Callable[[ServerContext], Awaitable[T]]) -> T:
+        """``gather(context)`` run once per server under ``key``; other checks asking for it get the same value
+        (or exception). Its connections count against the check that ran it."""
+        return await self._shared.get(key, lambda: gather(self))
 
     async def run_blocking(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
         """Run ``fn(sock, *args)`` in a worker thread on a new connection (for nassl handshakes)."""

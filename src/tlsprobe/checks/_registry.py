@@ -6,9 +6,18 @@ from typing import Any
 
 from tlsprobe.checks._base import Check
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck
+from tlsprobe.checks.compression import CompressionCheck
+from tlsprobe.checks.extensions import ExtendedMasterSecretCheck, SecureRenegotiationCheck
+from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck
 from tlsprobe.wire._versions import TLSVersion
 
-DEFAULT_CHECKS: tuple[Check[Any], ...] = tuple(CipherSuitesCheck(version=version) for version in TLSVersion)
+DEFAULT_CHECKS: tuple[Check[Any], ...] = (
+    *(CipherSuitesCheck(version=version) for version in TLSVersion),
+    CompressionCheck(),
+    SecureRenegotiationCheck(),
+    ExtendedMasterSecretCheck(),
+    FallbackSCSVCheck(),
+)
 """Every check, each with its default options, in report order."""
 
 

@@ -1,0 +1,43 @@
+"""One broad hello at the highest version from SSL 3.0 to TLS 1.2 that the server accepts, shared per server.
+
+Several checks read what a ServerHello below TLS 1.3 says (extended master secret, renegotiation_info, the
+compression method chosen); they share this one answer, so together they cost one connection (plus one per
+version the server refuses on the way down). It offers DEFLATE as well as no compression, so the same hello tells
+whether the server would compress. Servers that also speak TLS 1.3 are still tested below it: these properties
+only exist there, and a downgrade attack would meet them there.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from tlsprobe._exceptions import CheckNotApplicable
+from tlsprobe._hello_specs import tls_hello
+from tlsprobe._probes import HelloAccepted
+from tlsprobe.checks._base import ServerContext
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, suites_for_version
+
+DEFLATE = 1
+_BUNDLE = 128
+_VERSIONS = (TLSVersion.TLS1_2, TLSVersion.TLS1_1, TLSVersion.TLS1_0, TLSVersion.SSL3)
+
+
+async def tls12_baseline(server: ServerContext) -> HelloAccepted:
+    """The shared answer; ``CheckNotApplicable`` when the server accepts no version from SSL 3.0 to TLS 1.2."""
+    return await server.shared("tls12_baseline", _gather)
+
+
+async def _gather(server: ServerContext) -> HelloAccepted:
+    for version in _VERSIONS:
+        if version > server.profile.highest_version:
+            continue
+        suites = [suite.code for suite in suites_for_version(version)][:_BUNDLE]
+        if version is TLSVersion.SSL3:
+            # An SSL 3.0 hello carries no extensions; the SCSV lets a server still show RFC 5746 support.
+            suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+        spec = attrs.evolve(tls_hello(version, suites, server.profile.server_name), compression_methods=(DEFLATE, 0))
+        outcome = await server.hello(spec)
+        if isinstance(outcome, HelloAccepted) and outcome.version is version:
+            return outcome
+    raise CheckNotApplicable("the server accepts no protocol version from SSL 3.0 to TLS 1.2")

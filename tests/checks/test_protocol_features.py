@@ -1,0 +1,121 @@
+"""Compression, secure renegotiation, extended master secret and fallback SCSV, each on a real server that has
+the property and on one that does not."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import pytest
+
+from tests.servers.processes import start_gnutls_serv, start_nassl_server, start_tlslite_server
+from tlsprobe import CheckCompleted, CheckSkipped, ServerScanResult, TLSVersion, scan_server
+from tlsprobe.checks import (
+    Check,
+    CompressionCheck,
+    CompressionResult,
+    ExtendedMasterSecretCheck,
+    ExtendedMasterSecretResult,
+    FallbackSCSVCheck,
+    FallbackSCSVResult,
+    SecureRenegotiationCheck,
+    SecureRenegotiationResult,
+)
+from tlsprobe.testing import LocalTLSServer, TestPKI
+
+pytestmark = [pytest.mark.realserver, pytest.mark.anyio]
+
+_CHECKS: list[Check[Any]] = [
+    CompressionCheck(),
+    SecureRenegotiationCheck(),
+    ExtendedMasterSecretCheck(),
+    FallbackSCSVCheck(),
+]
+
+
+def _result(result: ServerScanResult, name: str) -> Any:
+    outcome = result.outcome(name)
+    assert isinstance(outcome, CheckCompleted), outcome
+    return outcome.result
+
+
+async def test_modern_server_with_tls13_is_still_tested_below_it(test_pki: TestPKI) -> None:
+    with LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key) as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", _CHECKS)
+    assert _result(result, "tls_compression") == CompressionResult(
+        supports_compression=False, compression_method=0, tested_version=TLSVersion.TLS1_2
+    )
+    assert _result(result, "secure_renegotiation") == SecureRenegotiationResult(
+        supports_secure_renegotiation=True, tested_version=TLSVersion.TLS1_2
+    )
+    assert _result(result, "extended_master_secret") == ExtendedMasterSecretResult(
+        supports_extended_master_secret=True, tested_version=TLSVersion.TLS1_2
+    )
+    assert _result(result, "fallback_scsv") == FallbackSCSVResult(
+        supports_fallback_scsv=True, tested_version=TLSVersion.TLS1_2
+    )
+    # The three ServerHello readings share one hello; the fallback test takes one more.
+    baseline_cost = sum(
+        result.outcome(name).cost.connections  # type: ignore[union-attr]
+        for name in ("tls_compression", "secure_renegotiation", "extended_master_secret")
+    )
+    assert baseline_cost == 1
+    assert result.outcome("fallback_scsv").cost.connections == 1  # type: ignore[union-attr]
+
+
+async def test_openssl_102_compresses_and_has_no_extended_master_secret(test_pki: TestPKI) -> None:
+    with start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers="ALL") as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", _CHECKS)
+    compression = _result(result, "tls_compression")
+    assert (compression.supports_compression, compression.compression_method) == (True, 1)
+    assert _result(result, "extended_master_secret").supports_extended_master_secret is False
+    assert _result(result, "secure_renegotiation").supports_secure_renegotiation is True
+    # OpenSSL 1.0.2e honours TLS_FALLBACK_SCSV: a TLS 1.1 hello from a TLS 1.2 client is refused.
+    assert _result(result, "fallback_scsv") == FallbackSCSVResult(
+        supports_fallback_scsv=True, tested_version=TLSVersion.TLS1_1
+    )
+
+
+async def test_openssl_102_without_compression(test_pki: TestPKI) -> None:
+    with start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers="ALL", compression=False) as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", [CompressionCheck()])
+    assert _result(result, "tls_compression").supports_compression is False
+
+
+async def test_server_that_ignores_fallback_scsv(test_pki: TestPKI) -> None:
+    with start_tlslite_server(
+        cert=test_pki.rsa_chain, key=test_pki.rsa_key, min_version="tls1.0", max_version="tls1.3",
+        extra_args=["--no-fallback-scsv"],
+    ) as flawed, start_tlslite_server(
+        cert=test_pki.rsa_chain, key=test_pki.rsa_key, min_version="tls1.0", max_version="tls1.3"
+    ) as sound:  # fmt: skip
+        flawed_result = await scan_server(f"127.0.0.1:{flawed.port}", [FallbackSCSVCheck()])
+        sound_result = await scan_server(f"127.0.0.1:{sound.port}", [FallbackSCSVCheck()])
+    assert _result(flawed_result, "fallback_scsv") == FallbackSCSVResult(
+        supports_fallback_scsv=False, tested_version=TLSVersion.TLS1_2
+    )
+    assert _result(sound_result, "fallback_scsv") == FallbackSCSVResult(
+        supports_fallback_scsv=True, tested_version=TLSVersion.TLS1_2
+    )
+
+
+async def test_server_without_secure_renegotiation_or_extended_master_secret(test_pki: TestPKI) -> None:
+    priority = "NORMAL:-VERS-TLS1.3:%DISABLE_SAFE_RENEGOTIATION:%NO_SESSION_HASH"
+    with start_gnutls_serv(priority, test_pki.rsa_chain, test_pki.rsa_key) as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", _CHECKS)
+    assert _result(result, "secure_renegotiation").supports_secure_renegotiation is False
+    assert _result(result, "extended_master_secret").supports_extended_master_secret is False
+    assert _result(result, "tls_compression").supports_compression is False
+
+
+async def test_tls13_only_server(test_pki: TestPKI) -> None:
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, minimum_version=ssl.TLSVersion.TLSv1_3
+    ) as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", _CHECKS)
+    for name in ("tls_compression", "secure_renegotiation", "extended_master_secret"):
+        outcome = result.outcome(name)
+        assert isinstance(outcome, CheckSkipped), outcome
+        assert "accepts no protocol version from SSL 3.0 to TLS 1.2" in outcome.reason
+    # Nothing to fall back to: a downgrade is impossible, which is not the same as protection.
+    assert _result(result, "fallback_scsv") == FallbackSCSVResult(supports_fallback_scsv=None, tested_version=None)
