@@ -39,6 +39,7 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
         *(f"{version.value}_cipher_suites" for version in tlsprobe.TLSVersion),
         "tls_compression",
         "secure_renegotiation",
+        "client_renegotiation",
         "extended_master_secret",
         "fallback_scsv",
     ]

@@ -12,6 +12,8 @@ from tests.servers.processes import start_gnutls_serv, start_nassl_server, start
 from tlsprobe import CheckCompleted, CheckSkipped, ServerScanResult, TLSVersion, scan_server
 from tlsprobe.checks import (
     Check,
+    ClientRenegotiationCheck,
+    ClientRenegotiationResult,
     CompressionCheck,
     CompressionResult,
     ExtendedMasterSecretCheck,
@@ -119,3 +121,24 @@ async def test_tls13_only_server(test_pki: TestPKI) -> None:
         assert "accepts no protocol version from SSL 3.0 to TLS 1.2" in outcome.reason
     # Nothing to fall back to: a downgrade is impossible, which is not the same as protection.
     assert _result(result, "fallback_scsv") == FallbackSCSVResult(supports_fallback_scsv=None, tested_version=None)
+
+
+async def test_client_initiated_renegotiation_accepted_and_refused(test_pki: TestPKI) -> None:
+    check = ClientRenegotiationCheck(attempts=4)
+    # OpenSSL 1.0.2 accepts renegotiations a client starts; OpenSSL 3 (Python's ssl) refuses them by default.
+    with start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers="ALL") as accepting:
+        accepted = await scan_server(f"127.0.0.1:{accepting.port}", [check])
+    with LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key) as refusing:
+        refused = await scan_server(f"127.0.0.1:{refusing.port}", [check])
+    assert _result(accepted, "client_renegotiation") == ClientRenegotiationResult(
+        accepts_client_renegotiation=True,
+        successful_renegotiations=4,
+        attempted_renegotiations=4,
+        tested_version=TLSVersion.TLS1_2,
+    )
+    assert _result(refused, "client_renegotiation") == ClientRenegotiationResult(
+        accepts_client_renegotiation=False,
+        successful_renegotiations=0,
+        attempted_renegotiations=4,
+        tested_version=TLSVersion.TLS1_2,
+    )

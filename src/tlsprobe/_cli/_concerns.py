@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tlsprobe._models import CheckCompleted, CheckFailed, ConnectivityFailed, ServerScanResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
 from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
@@ -56,6 +57,11 @@ def _result_concerns(result: object) -> list[str]:
             return [f"TLS compression is accepted with {result.tested_version.label} (CRIME)"]
         case SecureRenegotiationResult(supports_secure_renegotiation=False):
             return [f"secure renegotiation (RFC 5746) is not supported with {result.tested_version.label}"]
+        case ClientRenegotiationResult(accepts_client_renegotiation=True):
+            return [
+                f"client-initiated renegotiation is accepted ({result.successful_renegotiations} of "
+                f"{result.attempted_renegotiations} in a row): a denial-of-service risk"
+            ]
         case ExtendedMasterSecretResult(supports_extended_master_secret=False):
             return [f"the extended master secret (RFC 7627) is not supported with {result.tested_version.label}"]
         case FallbackSCSVResult(supports_fallback_scsv=False, tested_version=TLSVersion() as version):

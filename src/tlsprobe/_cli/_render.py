@@ -12,6 +12,7 @@ from tlsprobe._models import (
     ServerScanResult,
 )
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
 from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
@@ -78,6 +79,10 @@ def _describe_result(name: str, result: object) -> str:
         case SecureRenegotiationResult():
             supported = _yes_no(result.supports_secure_renegotiation)
             return f"Secure renegotiation:   {supported} ({result.tested_version.label})"
+        case ClientRenegotiationResult():
+            accepted = "ACCEPTED" if result.accepts_client_renegotiation else "refused"
+            count = f"{result.successful_renegotiations} of {result.attempted_renegotiations}"
+            return f"Client renegotiation:   {accepted} ({count}, {result.tested_version.label})"
         case ExtendedMasterSecretResult():
             supported = _yes_no(result.supports_extended_master_secret)
             return f"Extended master secret: {supported} ({result.tested_version.label})"

@@ -4,5 +4,6 @@ nassl types never leave this package; foreign errors are translated in ``_errors
 """
 
 from tlsprobe._tls._client_auth import ClientAuthObservation, observe_client_auth
+from tlsprobe._tls._renegotiation import count_client_renegotiations
 
-__all__ = ["ClientAuthObservation", "observe_client_auth"]
+__all__ = ["ClientAuthObservation", "count_client_renegotiations", "observe_client_auth"]

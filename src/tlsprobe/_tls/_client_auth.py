@@ -86,6 +86,11 @@ def _tls13_server_accepted(client: BaseSslClient, sock: socket.socket) -> bool:
     return True
 
 
+def nassl_version(version: TLSVersion) -> OpenSslVersionEnum:
+    """nassl's name for ``version`` (SSL 3.0 to TLS 1.3)."""
+    return _NASSL_VERSIONS[version]
+
+
 def _new_client(
     sock: socket.socket, version: TLSVersion, server_name: str | None, send_empty_certificate: bool
 ) -> BaseSslClient:

@@ -8,6 +8,7 @@ from tlsprobe.checks.cipher_suites import (
     CipherSuitesResult,
     EnumerationMode,
 )
+from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck, ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionCheck, CompressionResult
 from tlsprobe.checks.extensions import (
     ExtendedMasterSecretCheck,
@@ -22,6 +23,8 @@ __all__ = [
     "Check",
     "CipherSuitesCheck",
     "CipherSuitesResult",
+    "ClientRenegotiationCheck",
+    "ClientRenegotiationResult",
     "CompressionCheck",
     "CompressionResult",
     "DEFAULT_CHECKS",

@@ -6,6 +6,7 @@ from typing import Any
 
 from tlsprobe.checks._base import Check
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck
+from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck
 from tlsprobe.checks.compression import CompressionCheck
 from tlsprobe.checks.extensions import ExtendedMasterSecretCheck, SecureRenegotiationCheck
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck
@@ -15,6 +16,7 @@ DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     *(CipherSuitesCheck(version=version) for version in TLSVersion),
     CompressionCheck(),
     SecureRenegotiationCheck(),
+    ClientRenegotiationCheck(),
     ExtendedMasterSecretCheck(),
     FallbackSCSVCheck(),
 )
