@@ -42,6 +42,7 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
         "client_renegotiation",
         "extended_master_secret",
         "fallback_scsv",
+        "supported_groups",
     ]
     for check in tlsprobe.DEFAULT_CHECKS:
         assert isinstance(check.result_type, type)

@@ -16,6 +16,7 @@ from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
 from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
+from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsResult
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import named_group_by_code
@@ -49,6 +50,8 @@ def render_server(result: ServerScanResult, label: str | None = None) -> str:
     for outcome in result.checks:
         if isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CipherSuitesResult):
             lines += _render_cipher_suites(outcome.result)
+        elif isinstance(outcome, CheckCompleted) and isinstance(outcome.result, SupportedGroupsResult):
+            lines += _render_groups(outcome.result)
         elif isinstance(outcome, CheckCompleted):
             lines.append(f"  {_describe_result(outcome.name, outcome.result)}")
         elif isinstance(outcome, CheckFailed):
@@ -91,6 +94,17 @@ def _describe_result(name: str, result: object) -> str:
         case FallbackSCSVResult(tested_version=TLSVersion() as version):
             return f"Fallback SCSV:          {_yes_no(result.supports_fallback_scsv)} (fallback to {version.label})"
     return f"{name}: completed"
+
+
+def _render_groups(result: SupportedGroupsResult) -> list[str]:
+    def line(label: str, groups: GroupsAtVersion | None) -> str:
+        if groups is None:
+            return f"  {label:<23} n/a"
+        order = {True: "server order", False: "client order", None: ""}[groups.server_order_enforced]
+        names = ", ".join(group.name for group in groups.accepted_groups) or "none"
+        return f"  {label:<23} {names}" + (f" ({order})" if order else "")
+
+    return [line("Groups (TLS 1.3):", result.tls1_3), line("Curves (below TLS 1.3):", result.ecdhe_below_tls1_3)]
 
 
 def _render_cipher_suites(result: CipherSuitesResult) -> list[str]:

@@ -17,6 +17,7 @@ from tlsprobe.checks.extensions import (
     SecureRenegotiationResult,
 )
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck, FallbackSCSVResult
+from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsCheck, SupportedGroupsResult
 
 __all__ = [
     "AcceptedCipherSuite",
@@ -33,8 +34,11 @@ __all__ = [
     "ExtendedMasterSecretResult",
     "FallbackSCSVCheck",
     "FallbackSCSVResult",
+    "GroupsAtVersion",
     "SecureRenegotiationCheck",
     "SecureRenegotiationResult",
     "ServerContext",
+    "SupportedGroupsCheck",
+    "SupportedGroupsResult",
     "check_by_name",
 ]

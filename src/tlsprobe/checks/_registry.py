@@ -10,6 +10,7 @@ from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck
 from tlsprobe.checks.compression import CompressionCheck
 from tlsprobe.checks.extensions import ExtendedMasterSecretCheck, SecureRenegotiationCheck
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck
+from tlsprobe.checks.groups import SupportedGroupsCheck
 from tlsprobe.wire._versions import TLSVersion
 
 DEFAULT_CHECKS: tuple[Check[Any], ...] = (
@@ -19,6 +20,7 @@ DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     ClientRenegotiationCheck(),
     ExtendedMasterSecretCheck(),
     FallbackSCSVCheck(),
+    SupportedGroupsCheck(),
 )
 """Every check, each with its default options, in report order."""
 

@@ -1,0 +1,173 @@
+"""Supported groups: the key-exchange groups the server accepts, in the order it prefers them.
+
+How, like cipher suites: offer many groups, record the one the server picks, remove it, repeat until it refuses.
+- TLS 1.3: the hello sends no key share at all, so the server must answer with a HelloRetryRequest naming the
+  group it wants: every group it knows can be found this way, post-quantum hybrids (X25519MLKEM768...) and
+  finite-field groups (RFC 7919) included, without ever computing a key for them.
+- Below TLS 1.3: ECDHE suites only, at the version of the shared TLS <= 1.2 baseline hello; the curve is read
+  from the ServerKeyExchange.
+One more hello per version, offering the accepted groups in reverse, tells whether the server enforces its order.
+
+Connections: per version, (accepted groups + 1) + 1 for the order. References: RFC 8446 §4.2.7-4.2.8, RFC 8422,
+RFC 7919, draft-ietf-tls-ecdhe-mlkem, the IANA TLS Supported Groups registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar, final
+
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tlsprobe._exceptions import CheckNotApplicable
+from tlsprobe._hello_specs import tls_hello
+from tlsprobe._probes import HelloAccepted
+from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import (
+    GroupKind,
+    KeyExchange,
+    NamedGroup,
+    groups_for_version,
+    named_group_by_code,
+    named_group_by_name,
+    suites_for_version,
+)
+
+_BUNDLE = 128
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GroupsAtVersion:
+    """The groups the server accepts at one protocol version."""
+
+    version: TLSVersion
+    """The protocol version of the hellos."""
+    accepted_groups: tuple[NamedGroup, ...]
+    """Accepted groups: in the server's order of preference when it enforces one, else in the order found."""
+    server_order_enforced: bool | None
+    """Whether the server picks by its own preference (None: fewer than two groups)."""
+    rejected_groups: tuple[str, ...]
+    """Names of the groups offered and not accepted."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SupportedGroupsResult:
+    """The groups the server accepts."""
+
+    tls1_3: GroupsAtVersion | None
+    """Groups under TLS 1.3 (None: the server does not speak TLS 1.3)."""
+    ecdhe_below_tls1_3: GroupsAtVersion | None
+    """Elliptic curves with ECDHE suites below TLS 1.3 (None: no version from TLS 1.0 to 1.2 is accepted)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SupportedGroupsCheck:
+    """Supported key-exchange groups and the server's preference (EC, finite-field, post-quantum hybrids)."""
+
+    result_type: ClassVar[type] = SupportedGroupsResult
+
+    @property
+    def name(self) -> str:
+        """``supported_groups``."""
+        return "supported_groups"
+
+    async def run(self, server: ServerContext) -> SupportedGroupsResult:
+        """Enumerate under TLS 1.3 and, with ECDHE suites, below it."""
+        tls13 = await _tls13_groups(server) if server.profile.highest_version is TLSVersion.TLS1_3 else None
+        try:
+            baseline_version = (await tls12_baseline(server)).version
+        except CheckNotApplicable:
+            baseline_version = None
+        below = None
+        if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
+            below = await _ecdhe_groups(server, baseline_version)
+        return SupportedGroupsResult(tls1_3=tls13, ecdhe_below_tls1_3=below)
+
+
+async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:
+    suites = [suite.code for suite in suites_for_version(TLSVersion.TLS1_3)]
+
+    def hello(groups: Sequence[int]) -> ClientHelloSpec:
+        spec = tls_hello(TLSVersion.TLS1_3, suites, server.profile.server_name)
+        return attrs.evolve(spec, groups=tuple(groups), key_share_groups=())
+
+    def picked(outcome: HelloAccepted) -> int | None:
+        if outcome.hello_retry_request is not None:
+            return outcome.hello_retry_request.selected_group
+        return outcome.server_hello.key_share_group if outcome.server_hello is not None else None
+
+    candidates = list(groups_for_version(TLSVersion.TLS1_3))
+    return await _enumerate(server, TLSVersion.TLS1_3, candidates, hello, picked)
+
+
+async def _ecdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtVersion:
+    suites = [suite.code for suite in suites_for_version(version) if suite.key_exchange is KeyExchange.ECDHE]
+    # Below TLS 1.3 the offered curves also bind the curve of an ECDSA certificate (RFC 8422 §5.1): once that
+    # curve is out of the offer, an ECDSA-only server refuses everything. So it stays offered, last.
+    certificate_curve: list[int] = []
+
+    def hello(groups: Sequence[int]) -> ClientHelloSpec:
+        offer = [*groups, *(code for code in certificate_curve if code not in groups)]
+        return attrs.evolve(tls_hello(version, suites[:_BUNDLE], server.profile.server_name), groups=tuple(offer))
+
+    def picked(outcome: HelloAccepted) -> int | None:
+        if not certificate_curve and outcome.certificates:
+            certificate_curve.extend(_ec_certificate_curve(outcome.certificates[0]))
+        key = outcome.ephemeral_key
+        return key.group if key is not None and key.kind is EphemeralKeyKind.ECDH else None
+
+    candidates = [group for group in groups_for_version(version) if group.kind is GroupKind.EC]
+    return await _enumerate(server, version, candidates, hello, picked)
+
+
+def _ec_certificate_curve(der: bytes) -> list[int]:
+    try:
+        key = x509.load_der_x509_certificate(der).public_key()
+    except ValueError:
+        return []
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return []
+    group = named_group_by_name(key.curve.name)
+    return [group.code] if group is not None else []
+
+
+async def _enumerate(
+    server: ServerContext,
+    version: TLSVersion,
+    candidates: Sequence[NamedGroup],
+    hello: Callable[[Sequence[int]], ClientHelloSpec],
+    picked: Callable[[HelloAccepted], int | None],
+) -> GroupsAtVersion:
+    order: list[int] = []
+
+    async def pick(offered: Sequence[int]) -> int | None:
+        outcome = await server.hello(hello(offered))
+        if not isinstance(outcome, HelloAccepted) or outcome.version is not version:
+            return None
+        group = picked(outcome)
+        # A pick outside the offer (such as a pinned certificate curve chosen again) ends the enumeration.
+        return group if group in offered else None
+
+    pending = [group.code for group in candidates]
+    while pending and (group := await pick(pending)) is not None:
+        order.append(group)
+        pending.remove(group)
+    enforced = None
+    if len(order) > 1:
+        first_of_reversed = await pick(order[::-1])
+        enforced = None if first_of_reversed is None else first_of_reversed == order[0]
+    accepted = tuple(known for code in order if (known := named_group_by_code(code)) is not None)
+    return GroupsAtVersion(
+        version=version,
+        accepted_groups=accepted,
+        server_order_enforced=enforced,
+        rejected_groups=tuple(group.name for group in candidates if group.code not in order),
+    )
