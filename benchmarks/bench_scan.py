@@ -49,10 +49,8 @@ def _reset(proxies: Sequence[CountingProxy]) -> None:
 
 async def _tlsprobe_scan(targets: list[ServerTarget]) -> tuple[float, list[ServerScanResult]]:
     started = time.perf_counter()
-    results = []
     async with Scanner().scan(targets) as stream:
-        async for result in stream:
-            results.append(result)
+        results = [result async for result in stream]
     return time.perf_counter() - started, results
 
 
