@@ -14,17 +14,13 @@ import anyio
 
 from tlsprobe._config import ScanConfig, ServerTarget
 from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, HandshakeError, ServerResponseError
-from tlsprobe._hello_specs import tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._models import ClientAuthRequirement, ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
 from tlsprobe._probes import HelloAccepted, HelloRejected, NativeProber
 from tlsprobe._tls import observe_client_auth
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code, suites_for_version
-
-# The first hello offers every TLS 1.3 suite and the most common older ones; a bundle of at most this many
-# suites keeps the hello acceptable to servers that choke on large hellos.
-_FIRST_HELLO_SUITES = 128
+from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
 
 
 async def resolve(target: ServerTarget, config: ScanConfig) -> str:
@@ -68,9 +64,9 @@ async def probe_server(
 async def _first_accepted_hello(
     target: ServerTarget, prober: NativeProber, meter: ProbeMeter
 ) -> tuple[HelloAccepted | None, TLSVersion, int]:
-    tls13 = [suite.code for suite in suites_for_version(TLSVersion.TLS1_3)]
-    older = [suite.code for suite in suites_for_version(TLSVersion.TLS1_2)]
-    first_bundle = (tls13 + older)[:_FIRST_HELLO_SUITES]
+    # Every TLS 1.3 suite and the most common older ones, within the size some servers can take.
+    tls13 = common_suite_codes(TLSVersion.TLS1_3)
+    first_bundle = tls13 + common_suite_codes(TLSVersion.TLS1_2, MAX_HELLO_SUITES - len(tls13))
     modern = await prober.hello(
         meter,
         tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0),
@@ -78,7 +74,7 @@ async def _first_accepted_hello(
     )
     if isinstance(modern, HelloAccepted):
         return modern, modern.version, modern.cipher_suite
-    ssl3_suites = [suite.code for suite in suites_for_version(TLSVersion.SSL3)][:_FIRST_HELLO_SUITES]
+    ssl3_suites = common_suite_codes(TLSVersion.SSL3)
     ssl3 = await prober.hello(meter, tls_hello(TLSVersion.SSL3, ssl3_suites, target.server_name))
     if isinstance(ssl3, HelloAccepted):
         return ssl3, ssl3.version, ssl3.cipher_suite

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 from tlsprobe.wire import ClientHelloSpec
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import groups_for_version, named_group_by_name
+from tlsprobe.wire.catalogue import groups_for_version, named_group_by_name, suites_for_version
+
+MAX_HELLO_SUITES = 128
+"""The most suites one hello offers: some servers fail on hellos with more (the F5 and similar size bugs)."""
 
 # Key shares sent up front; for any other group a TLS 1.3 server answers with a HelloRetryRequest, which names
 # the group it wants and the suite it picked, so nothing is lost by not sending more (and hellos stay small).
@@ -20,6 +23,11 @@ def _code(name: str) -> int:
 
 
 _KEY_SHARE_GROUPS = tuple(_code(name) for name in _KEY_SHARE_GROUP_NAMES)
+
+
+def common_suite_codes(version: TLSVersion, limit: int = MAX_HELLO_SUITES) -> list[int]:
+    """The codes of the ``limit`` most commonly deployed suites of ``version`` (the catalogue's order)."""
+    return [suite.code for suite in suites_for_version(version)[:limit]]
 
 
 def offered_groups(version: TLSVersion) -> tuple[int, ...]:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import tls_hello
+from tlsprobe._hello_specs import common_suite_codes, tls_hello
 from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, suites_for_version
+from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 
 DEFLATE = 1
-_BUNDLE = 128
 _VERSIONS = (TLSVersion.TLS1_2, TLSVersion.TLS1_1, TLSVersion.TLS1_0, TLSVersion.SSL3)
 
 
@@ -32,7 +31,7 @@ async def _gather(server: ServerContext) -> HelloAccepted:
     for version in _VERSIONS:
         if version > server.profile.highest_version:
             continue
-        suites = [suite.code for suite in suites_for_version(version)][:_BUNDLE]
+        suites = common_suite_codes(version)
         if version is TLSVersion.SSL3:
             # An SSL 3.0 hello carries no extensions; the SCSV lets a server still show RFC 5746 support.
             suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)

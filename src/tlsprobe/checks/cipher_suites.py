@@ -22,9 +22,10 @@ from typing import ClassVar, final
 import anyio
 import attrs
 
-from tlsprobe._hello_specs import tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._enumeration import order_enforced, picks_until_refused, server_order
 from tlsprobe.wire import AlertDescription, EphemeralKey
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import CipherSuite, cipher_suite_by_code, suites_for_version
@@ -81,7 +82,7 @@ class CipherSuitesCheck:
     """The protocol version to test."""
     mode: EnumerationMode = EnumerationMode.BUNDLE
     """Bundle-and-remove (default) or one suite per connection."""
-    bundle_size: int = attrs.field(default=128, validator=attrs.validators.in_(range(1, 65536)))
+    bundle_size: int = attrs.field(default=MAX_HELLO_SUITES, validator=attrs.validators.in_(range(1, 65536)))
     """The most suites offered in one hello (some servers fail on hellos with more than 128)."""
 
     @property
@@ -100,8 +101,7 @@ class CipherSuitesCheck:
         if self.mode is EnumerationMode.EXHAUSTIVE:
             accepted = await _one_suite_per_hello(server, self.version, catalogue)
             return _result(self.version, catalogue, accepted, None, self.mode)
-        picks = await _bundle_and_remove(server, self.version, catalogue, self.bundle_size)
-        enforced = await _server_order_enforced(server, self.version, picks)
+        picks, enforced = await _bundle_and_remove(server, self.version, catalogue, self.bundle_size)
         return _result(self.version, catalogue, picks, enforced, self.mode)
 
     async def _run_sslv2(self, server: ServerContext, catalogue: Sequence[CipherSuite]) -> CipherSuitesResult:
@@ -149,19 +149,21 @@ async def _pick(server: ServerContext, version: TLSVersion, offered: Sequence[in
     return outcome
 
 
-async def _picks_until_refused(
-    server: ServerContext, version: TLSVersion, offered: Sequence[int], first: HelloAccepted | None = None
-) -> list[AcceptedCipherSuite]:
-    picks: list[AcceptedCipherSuite] = []
-    pending = list(offered)
-    outcome = first if first is not None else await _pick(server, version, pending)
-    while outcome is not None:
-        picks.append(_accepted_entry(outcome))
-        pending.remove(outcome.cipher_suite)
-        if not pending:
-            break
-        outcome = await _pick(server, version, pending)
-    return picks
+class _Picker:
+    """Picks at one version, keeping the first answer seen for each suite (its ephemeral key)."""
+
+    def __init__(self, server: ServerContext, version: TLSVersion) -> None:
+        self._server = server
+        self._version = version
+        self.entries: dict[int, AcceptedCipherSuite] = {}
+
+    def record(self, outcome: HelloAccepted) -> int:
+        self.entries.setdefault(outcome.cipher_suite, _accepted_entry(outcome))
+        return outcome.cipher_suite
+
+    async def pick(self, offered: Sequence[int]) -> int | None:
+        outcome = await _pick(self._server, self._version, offered)
+        return None if outcome is None else self.record(outcome)
 
 
 def _version_refused(outcome: object, version: TLSVersion) -> bool:
@@ -174,55 +176,35 @@ def _version_refused(outcome: object, version: TLSVersion) -> bool:
 
 async def _bundle_and_remove(
     server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
-) -> list[AcceptedCipherSuite]:
+) -> tuple[list[AcceptedCipherSuite], bool | None]:
+    """The accepted suites in the server's order, and whether it enforces that order."""
     codes = [suite.code for suite in catalogue]
     bundles = [codes[start : start + bundle_size] for start in range(0, len(codes), bundle_size)]
+    picker = _Picker(server, version)
     # The first hello alone first: if the server refuses the version outright, the other bundles need no probe.
     opening = await server.hello(tls_hello(version, bundles[0], server.profile.server_name))
     if _version_refused(opening, version):
-        return []
-    per_bundle: list[list[AcceptedCipherSuite]] = [[] for _ in bundles]
+        return [], None
+    per_bundle: list[list[int]] = [[] for _ in bundles]
 
     async def enumerate_bundle(index: int) -> None:
-        first = opening if index == 0 else None
-        if isinstance(first, HelloRejected):
-            return
-        per_bundle[index] = await _picks_until_refused(server, version, bundles[index], first)
+        first = None
+        if index == 0:
+            if isinstance(opening, HelloRejected):
+                return
+            assert isinstance(opening, HelloAccepted)
+            first = picker.record(opening)
+        per_bundle[index] = await picks_until_refused(picker.pick, bundles[index], first=first)
 
     async with anyio.create_task_group() as group:
         for index in range(len(bundles)):
             group.start_soon(enumerate_bundle, index)
-    found = [entry for picks in per_bundle for entry in picks]
-    if sum(1 for picks in per_bundle if picks) <= 1:
-        return found
-    # Picks from different bundles were never offered side by side: let the server order all of them.
-    by_code = {entry.cipher_suite.code: entry for entry in found}
-    ordered = await _picks_until_one_left(server, version, list(by_code))
-    return [by_code[code] for code in ordered]
-
-
-async def _picks_until_one_left(server: ServerContext, version: TLSVersion, codes: list[int]) -> list[int]:
-    order: list[int] = []
-    pending = list(codes)
-    while len(pending) > 1:
-        outcome = await _pick(server, version, pending)
-        if outcome is None:
-            break  # the server changed its mind; keep the rest in the order found
-        order.append(outcome.cipher_suite)
-        pending.remove(outcome.cipher_suite)
-    return order + pending
-
-
-async def _server_order_enforced(
-    server: ServerContext, version: TLSVersion, picks: Sequence[AcceptedCipherSuite]
-) -> bool | None:
-    if len(picks) < 2:
-        return None
-    codes = [entry.cipher_suite.code for entry in picks]
-    outcome = await _pick(server, version, codes[::-1])
-    if outcome is None:
-        return None
-    return outcome.cipher_suite == codes[0]
+    order = [code for picks in per_bundle for code in picks]
+    if sum(1 for picks in per_bundle if picks) > 1:
+        # Picks from different bundles were never offered side by side: let the server order all of them.
+        order = await server_order(picker.pick, order)
+    enforced = await order_enforced(picker.pick, order)
+    return [picker.entries[code] for code in order], enforced
 
 
 async def _one_suite_per_hello(

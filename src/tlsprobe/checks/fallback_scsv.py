@@ -15,14 +15,13 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.wire import AlertDescription
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import TLS_FALLBACK_SCSV, suites_for_version
+from tlsprobe.wire.catalogue import TLS_FALLBACK_SCSV
 
-_BUNDLE = 127
 _LOWER_VERSIONS = (TLSVersion.TLS1_2, TLSVersion.TLS1_1, TLSVersion.TLS1_0, TLSVersion.SSL3)
 
 
@@ -55,7 +54,7 @@ class FallbackSCSVCheck:
         if highest <= TLSVersion.SSL3:
             raise CheckNotApplicable(f"the server's highest version is {highest.label}")
         for version in (version for version in _LOWER_VERSIONS if version < highest):
-            suites = [*(suite.code for suite in suites_for_version(version)[:_BUNDLE]), TLS_FALLBACK_SCSV]
+            suites = [*common_suite_codes(version, MAX_HELLO_SUITES - 1), TLS_FALLBACK_SCSV]
             outcome = await server.hello(tls_hello(version, suites, server.profile.server_name))
             if isinstance(outcome, HelloAccepted):
                 if outcome.version is version:

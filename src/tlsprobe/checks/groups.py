@@ -22,9 +22,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._enumeration import order_enforced, picks_until_refused
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind
 from tlsprobe.wire._versions import TLSVersion
@@ -37,8 +38,6 @@ from tlsprobe.wire.catalogue import (
     named_group_by_name,
     suites_for_version,
 )
-
-_BUNDLE = 128
 
 
 @final
@@ -93,7 +92,7 @@ class SupportedGroupsCheck:
 
 
 async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:
-    suites = [suite.code for suite in suites_for_version(TLSVersion.TLS1_3)]
+    suites = common_suite_codes(TLSVersion.TLS1_3)
 
     def hello(groups: Sequence[int]) -> ClientHelloSpec:
         spec = tls_hello(TLSVersion.TLS1_3, suites, server.profile.server_name)
@@ -109,14 +108,15 @@ async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:
 
 
 async def _ecdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtVersion:
-    suites = [suite.code for suite in suites_for_version(version) if suite.key_exchange is KeyExchange.ECDHE]
+    ecdhe = [suite.code for suite in suites_for_version(version) if suite.key_exchange is KeyExchange.ECDHE]
+    suites = ecdhe[:MAX_HELLO_SUITES]
     # Below TLS 1.3 the offered curves also bind the curve of an ECDSA certificate (RFC 8422 §5.1): once that
     # curve is out of the offer, an ECDSA-only server refuses everything. So it stays offered, last.
     certificate_curve: list[int] = []
 
     def hello(groups: Sequence[int]) -> ClientHelloSpec:
         offer = [*groups, *(code for code in certificate_curve if code not in groups)]
-        return attrs.evolve(tls_hello(version, suites[:_BUNDLE], server.profile.server_name), groups=tuple(offer))
+        return attrs.evolve(tls_hello(version, suites, server.profile.server_name), groups=tuple(offer))
 
     def picked(outcome: HelloAccepted) -> int | None:
         if not certificate_curve and outcome.certificates:
@@ -146,8 +146,6 @@ async def _enumerate(
     hello: Callable[[Sequence[int]], ClientHelloSpec],
     picked: Callable[[HelloAccepted], int | None],
 ) -> GroupsAtVersion:
-    order: list[int] = []
-
     async def pick(offered: Sequence[int]) -> int | None:
         outcome = await server.hello(hello(offered))
         if not isinstance(outcome, HelloAccepted) or outcome.version is not version:
@@ -156,14 +154,8 @@ async def _enumerate(
         # A pick outside the offer (such as a pinned certificate curve chosen again) ends the enumeration.
         return group if group in offered else None
 
-    pending = [group.code for group in candidates]
-    while pending and (group := await pick(pending)) is not None:
-        order.append(group)
-        pending.remove(group)
-    enforced = None
-    if len(order) > 1:
-        first_of_reversed = await pick(order[::-1])
-        enforced = None if first_of_reversed is None else first_of_reversed == order[0]
+    order = await picks_until_refused(pick, [group.code for group in candidates])
+    enforced = await order_enforced(pick, order)
     accepted = tuple(known for code in order if (known := named_group_by_code(code)) is not None)
     return GroupsAtVersion(
         version=version,
