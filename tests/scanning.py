@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlsprobe import CheckCompleted, ScanConfig, ServerScanResult, TLSVersion, scan_server
-from tlsprobe.checks import Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
+from tlsprobe.checks import AcceptedCipherSuite, Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
 
 
 def cipher_result(result: ServerScanResult, version: TLSVersion) -> CipherSuitesResult:
@@ -14,6 +14,15 @@ def cipher_result(result: ServerScanResult, version: TLSVersion) -> CipherSuites
     assert isinstance(outcome, CheckCompleted), outcome
     assert isinstance(outcome.result, CipherSuitesResult)
     return outcome.result
+
+
+def accepted_entry(result: ServerScanResult, version: TLSVersion, name: str) -> AcceptedCipherSuite:
+    """The accepted suite called ``name`` at ``version``; fails the test if it was not accepted."""
+    entries = [
+        entry for entry in cipher_result(result, version).accepted_cipher_suites if entry.cipher_suite.name == name
+    ]
+    assert entries, f"{name} not accepted at {version.label}"
+    return entries[0]
 
 
 def accepted_names(result: ServerScanResult, version: TLSVersion) -> set[str]:

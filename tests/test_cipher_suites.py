@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from tlslite.constants import CipherSuite as TlsliteSuites
 
-from tests.scanning import accepted_names, cipher_result, scan_both_modes
+from tests.scanning import accepted_entry, accepted_names, cipher_result, scan_both_modes
 from tests.servers.processes import start_nassl_server, start_openssl_s_server, start_tlslite_server
 from tests.servers.tlslite_server import ServerConfig
 from tlsprobe import ConnectivityCompleted, TLSVersion
@@ -167,11 +167,7 @@ async def test_openssl_s_server_tls10_tls11_cbc_only(test_pki: TestPKI) -> None:
         assert accepted_names(exhaustive, version) == expected, version
     assert isinstance(bundle.connectivity, ConnectivityCompleted)
     assert bundle.connectivity.profile.highest_version is TLSVersion.TLS1_1
-    dhe = next(
-        entry
-        for entry in cipher_result(bundle, TLSVersion.TLS1_0).accepted_cipher_suites
-        if entry.cipher_suite.name == "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"
-    )
+    dhe = accepted_entry(bundle, TLSVersion.TLS1_0, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA")
     assert dhe.ephemeral_key is not None and dhe.ephemeral_key.kind is EphemeralKeyKind.DH
     assert dhe.ephemeral_key.size >= 1024
     # Versions above the highest one the server accepted cost no connection.
@@ -201,11 +197,7 @@ async def test_legacy_openssl_102_server_ssl2_to_tls12(test_pki: TestPKI) -> Non
         assert accepted_names(exhaustive, version) == want, version
     assert isinstance(bundle.connectivity, ConnectivityCompleted)
     assert bundle.connectivity.profile.highest_version is TLSVersion.TLS1_2
-    dhe = next(
-        entry
-        for entry in cipher_result(bundle, TLSVersion.SSL3).accepted_cipher_suites
-        if entry.cipher_suite.name == "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA"
-    )
+    dhe = accepted_entry(bundle, TLSVersion.SSL3, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA")
     assert dhe.ephemeral_key is not None and dhe.ephemeral_key.size == 2048
     # One SSL 2.0 hello lists every cipher kind: a single connection.
     assert bundle.outcome("ssl2_cipher_suites").cost.connections == 1  # type: ignore[union-attr]
