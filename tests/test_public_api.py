@@ -43,6 +43,9 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
         "extended_master_secret",
         "fallback_scsv",
         "supported_groups",
+        "heartbleed",
+        "openssl_ccs_injection",
+        "robot",
     ]
     for check in tlsprobe.DEFAULT_CHECKS:
         assert isinstance(check.result_type, type)

@@ -8,10 +8,15 @@ is a rejection only when it does so on every attempt.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import anyio
 import attrs
+from anyio.abc import SocketStream
 
 from tlsprobe._config import Limits, Timeouts
+from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import (
     ConnectionClosedError,
     ConnectionRejectedError,
@@ -31,6 +36,7 @@ from tlsprobe.wire import (
     HelloRetryRequest,
     ServerFlightReader,
     ServerHello,
+    ServerHelloDone,
     ServerKeyExchange,
     SSL2ServerHello,
     build_client_hello,
@@ -41,6 +47,7 @@ from tlsprobe.wire import (
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code
 
+T = TypeVar("T")
 _BACKOFF_S = (0.25, 0.75, 1.5, 3.0)
 _RECEIVE_SIZE = 65536
 
@@ -104,15 +111,41 @@ class NativeProber:
     async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, first_contact: bool = False) -> HelloOutcome:
         """Send one ClientHello built from ``spec``; see the module docstring for retries."""
         offered = frozenset(spec.cipher_suites)
-        outcome = await self._with_retries(meter, build_client_hello(spec), sslv2=False, first_contact=first_contact)
+        hello = build_client_hello(spec)
+        outcome = await self._with_retries(
+            meter, lambda: self._exchange(meter, hello, sslv2=False), first_contact=first_contact
+        )
         if isinstance(outcome, HelloRejected):
             return outcome
-        events = outcome
-        return _interpret_tls_flight(events, offered)
+        return _interpret_tls_flight(outcome, offered)
+
+    async def converse(
+        self, meter: ProbeMeter, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]]
+    ) -> T | HelloRejected:
+        """Send a ClientHello (SSL 3.0 to TLS 1.2), read the server's whole flight up to ServerHelloDone, then let
+        ``script`` go on talking on the same connection. Reaching the end of the flight is retried like a hello;
+        the script is not."""
+        offered = frozenset(spec.cipher_suites)
+        hello = build_client_hello(spec)
+
+        async def attempt() -> T | HelloRejected:
+            async with self._connector.connect(meter) as stream:
+                events = await self._send_and_read_flight(stream, hello, sslv2=False)
+                outcome = _interpret_tls_flight(events, offered)
+                if isinstance(outcome, HelloRejected):
+                    return outcome
+                if not any(isinstance(event, ServerHelloDone) for event in events):
+                    raise MalformedServerResponseError(
+                        f"server did not end its {outcome.version.label} handshake flight with ServerHelloDone"
+                    )
+                return await script(Conversation(stream, outcome, self._timeouts))
+
+        return await self._with_retries(meter, attempt)
 
     async def sslv2_hello(self, meter: ProbeMeter, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
         """Send one SSL 2.0 CLIENT-HELLO offering ``cipher_kinds``."""
-        outcome = await self._with_retries(meter, build_sslv2_client_hello(cipher_kinds), sslv2=True)
+        hello = build_sslv2_client_hello(cipher_kinds)
+        outcome = await self._with_retries(meter, lambda: self._exchange(meter, hello, sslv2=True))
         if isinstance(outcome, HelloRejected):
             return outcome
         for event in outcome:
@@ -123,18 +156,18 @@ class NativeProber:
         return HelloRejected(alert=None, reason="server did not answer the SSL 2.0 hello with a SERVER-HELLO")
 
     async def _with_retries(
-        self, meter: ProbeMeter, hello: bytes, *, sslv2: bool, first_contact: bool = False
-    ) -> list[object] | HelloRejected:
+        self, meter: ProbeMeter, attempt: Callable[[], Awaitable[T]], *, first_contact: bool = False
+    ) -> T | HelloRejected:
         attempts = 1 + self._limits.max_retries
         silent_closes = 0
         last_error: ServerResponseError | ConnectTimeoutError | ConnectionRejectedError | None = None
-        for attempt in range(attempts):
-            if attempt:
+        for attempt_number in range(attempts):
+            if attempt_number:
                 meter.retries += 1
                 self._connector.counters.retries += 1
-                await anyio.sleep(_BACKOFF_S[min(attempt - 1, len(_BACKOFF_S) - 1)])
+                await anyio.sleep(_BACKOFF_S[min(attempt_number - 1, len(_BACKOFF_S) - 1)])
             try:
-                return await self._exchange(meter, hello, sslv2=sslv2)
+                return await attempt()
             except (_SilentClose, ConnectionClosedError):
                 silent_closes += 1
             except (ConnectTimeoutError, ConnectionRejectedError) as error:
@@ -149,30 +182,33 @@ class NativeProber:
         raise last_error
 
     async def _exchange(self, meter: ProbeMeter, hello: bytes, *, sslv2: bool) -> list[object]:
-        events: list[object] = []
         async with self._connector.connect(meter) as stream:
-            try:
-                with anyio.fail_after(self._timeouts.read_s):
-                    await stream.send(hello)
-                    reader: ServerFlightReader | None = None
-                    while reader is None or not reader.done:
-                        try:
-                            data = await stream.receive(_RECEIVE_SIZE)
-                        except anyio.EndOfStream:
-                            break
-                        if reader is None:
-                            # Servers that do not speak SSL 2.0 answer its hello with a TLS alert record.
-                            reader = ServerFlightReader(sslv2=sslv2 and data[0] not in (0x15, 0x16))
-                        events.extend(reader.feed(data))
-            except TimeoutError:
-                raise ResponseTimeoutError(
-                    f"no complete answer from the server within {self._timeouts.read_s:g} s"
-                ) from None
-            except (anyio.BrokenResourceError, OSError):
-                # A reset before any answer is the same refusal as a silent close (which of the two a client
-                # sees depends on timing); a reset mid-answer keeps what arrived.
-                if not events:
-                    raise _SilentClose from None
+            return await self._send_and_read_flight(stream, hello, sslv2=sslv2)
+
+    async def _send_and_read_flight(self, stream: SocketStream, hello: bytes, *, sslv2: bool) -> list[object]:
+        events: list[object] = []
+        try:
+            with anyio.fail_after(self._timeouts.read_s):
+                await stream.send(hello)
+                reader: ServerFlightReader | None = None
+                while reader is None or not reader.done:
+                    try:
+                        data = await stream.receive(_RECEIVE_SIZE)
+                    except anyio.EndOfStream:
+                        break
+                    if reader is None:
+                        # Servers that do not speak SSL 2.0 answer its hello with a TLS alert record.
+                        reader = ServerFlightReader(sslv2=sslv2 and data[0] not in (0x15, 0x16))
+                    events.extend(reader.feed(data))
+        except TimeoutError:
+            raise ResponseTimeoutError(
+                f"no complete answer from the server within {self._timeouts.read_s:g} s"
+            ) from None
+        except (anyio.BrokenResourceError, OSError):
+            # A reset before any answer is the same refusal as a silent close (which of the two a client
+            # sees depends on timing); a reset mid-answer keeps what arrived.
+            if not events:
+                raise _SilentClose from None
         if not events:
             raise _SilentClose
         return events

@@ -259,8 +259,9 @@ class NasslServerContext:
         if self.functions.SSL_get_SSL_CTX(self.functions.pointer_of(ssl)) != self.functions.pointer_of(self.ctx):
             raise SystemExit("nassl_server: nassl object layout is not the expected one (SSL_CTX* mismatch)")
 
-    def new_server_connection(self) -> tuple[Any, Any]:
-        """A fresh server-side ``SSL`` with its network ``BIO`` (the end to feed socket bytes into)."""
+    def new_server_connection(self) -> tuple[Any, Any, Any]:
+        """A fresh server-side ``SSL`` with both ends of its BIO pair: OpenSSL reads the internal one, socket
+        bytes are fed into the network one."""
         module = self.functions.module
         ssl = module.SSL(self.ctx)
         self.functions.SSL_set_accept_state(self.functions.pointer_of(ssl))
@@ -270,7 +271,7 @@ class NasslServerContext:
         module.BIO.make_bio_pair(internal_bio, network_bio)
         ssl.set_bio(internal_bio)
         ssl.set_network_bio_to_free_when_dealloc(network_bio)
-        return ssl, network_bio
+        return ssl, internal_bio, network_bio
 
 
 def _flush(network_bio: Any, sock: socket.socket) -> None:
@@ -283,13 +284,17 @@ def serve_connection(context: NasslServerContext, sock: socket.socket) -> None:
     try:
         with sock:
             sock.settimeout(_SOCKET_TIMEOUT_S)
-            ssl, network_bio = context.new_server_connection()
+            ssl, internal_bio, network_bio = context.new_server_connection()
             try:
                 while True:
                     try:
                         ssl.do_handshake()
                         break
                     except WantReadError:
+                        if internal_bio.pending():
+                            # OpenSSL stops after some records (a heartbeat) with bytes left unread; with a
+                            # socket BIO they would still be in the kernel and make the socket readable.
+                            continue
                         _flush(network_bio, sock)
                         data = sock.recv(16384)
                         if not data:

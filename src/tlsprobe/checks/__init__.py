@@ -2,6 +2,7 @@
 
 from tlsprobe.checks._base import Check, ServerContext
 from tlsprobe.checks._registry import DEFAULT_CHECKS, check_by_name
+from tlsprobe.checks.ccs_injection import CCSInjectionCheck, CCSInjectionResult
 from tlsprobe.checks.cipher_suites import (
     AcceptedCipherSuite,
     CipherSuitesCheck,
@@ -18,9 +19,14 @@ from tlsprobe.checks.extensions import (
 )
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck, FallbackSCSVResult
 from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsCheck, SupportedGroupsResult
+from tlsprobe.checks.heartbleed import HeartbleedCheck, HeartbleedResult
+from tlsprobe.checks.robot import RobotCheck, RobotResponse, RobotResult, RobotVerdict
+from tlsprobe.wire._rsa_kex import PaddingVariant
 
 __all__ = [
     "AcceptedCipherSuite",
+    "CCSInjectionCheck",
+    "CCSInjectionResult",
     "Check",
     "CipherSuitesCheck",
     "CipherSuitesResult",
@@ -35,6 +41,13 @@ __all__ = [
     "FallbackSCSVCheck",
     "FallbackSCSVResult",
     "GroupsAtVersion",
+    "HeartbleedCheck",
+    "HeartbleedResult",
+    "PaddingVariant",
+    "RobotCheck",
+    "RobotResponse",
+    "RobotResult",
+    "RobotVerdict",
     "SecureRenegotiationCheck",
     "SecureRenegotiationResult",
     "ServerContext",

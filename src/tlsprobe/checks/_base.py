@@ -9,9 +9,10 @@ from typing import Any, ClassVar, Protocol, TypeVar, TypeVarTuple, Unpack, cast
 import anyio
 
 from tlsprobe._config import ServerTarget
+from tlsprobe._conversation import Conversation
 from tlsprobe._models import ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
-from tlsprobe._probes import HelloOutcome, NativeProber, SSL2Outcome
+from tlsprobe._probes import HelloOutcome, HelloRejected, NativeProber, SSL2Outcome
 from tlsprobe.wire import ClientHelloSpec
 
 ResultT_co = TypeVar("ResultT_co", covariant=True)
@@ -81,6 +82,12 @@ class ServerContext:
     async def hello(self, spec: ClientHelloSpec) -> HelloOutcome:
         """Send a hand-built ClientHello on a new connection and read the server's first flight."""
         return await self._prober.hello(self._meter, spec)
+
+    async def converse(
+        self, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]]
+    ) -> T | HelloRejected:
+        """Send a hand-built ClientHello (up to TLS 1.2), read the flight, then run ``script`` on the connection."""
+        return await self._prober.converse(self._meter, spec, script)
 
     async def sslv2_hello(self, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
         """Send an SSL 2.0 CLIENT-HELLO on a new connection."""

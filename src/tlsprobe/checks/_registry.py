@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tlsprobe.checks._base import Check
+from tlsprobe.checks.ccs_injection import CCSInjectionCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck
 from tlsprobe.checks.compression import CompressionCheck
 from tlsprobe.checks.extensions import ExtendedMasterSecretCheck, SecureRenegotiationCheck
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck
 from tlsprobe.checks.groups import SupportedGroupsCheck
+from tlsprobe.checks.heartbleed import HeartbleedCheck
+from tlsprobe.checks.robot import RobotCheck
 from tlsprobe.wire._versions import TLSVersion
 
 DEFAULT_CHECKS: tuple[Check[Any], ...] = (
@@ -21,6 +24,9 @@ DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     ExtendedMasterSecretCheck(),
     FallbackSCSVCheck(),
     SupportedGroupsCheck(),
+    HeartbleedCheck(),
+    CCSInjectionCheck(),
+    RobotCheck(),
 )
 """Every check, each with its default options, in report order."""
 

@@ -1,0 +1,82 @@
+"""OpenSSL CCS injection (CVE-2014-0224): does the server accept a ChangeCipherSpec before the key exchange?
+
+How: one connection. A ClientHello at the highest version from SSL 3.0 to TLS 1.2 the server accepts (servers
+that also speak TLS 1.3 are tested below it), then, right after the server's flight and before any key exchange,
+a ChangeCipherSpec followed by a record that looks encrypted. A correct server refuses the early ChangeCipherSpec
+at once (usually with an unexpected_message alert). OpenSSL before 1.0.1h, 1.0.0m and 0.9.8za accepted it and
+switched to keys derived from an empty master secret, so it fails to decrypt the next record and answers
+bad_record_mac (or decryption_failed): that answer is the evidence. The reading stops at the first fatal alert.
+References: CVE-2014-0224, RFC 5246 §7.1.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar, final
+
+import attrs
+
+from tlsprobe._conversation import Conversation, ServerReaction
+from tlsprobe._exceptions import ServerResponseError
+from tlsprobe._hello_specs import common_suite_codes, tls_hello
+from tlsprobe._probes import HelloRejected
+from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.wire import AlertDescription, ContentType, encode_record
+from tlsprobe.wire._versions import TLSVersion
+
+_CHANGE_CIPHER_SPEC = b"\x01"
+_FAKE_ENCRYPTED_LENGTH = 48
+_DECRYPTION_FAILURES = frozenset({AlertDescription.bad_record_mac, AlertDescription.decryption_failed})
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CCSInjectionResult:
+    """Whether the server takes a ChangeCipherSpec before the keys exist."""
+
+    vulnerable: bool
+    """It accepted the early ChangeCipherSpec (shown by a decryption failure on the next record)."""
+    tested_version: TLSVersion
+    """The version the probe negotiated."""
+    server_reaction: str
+    """What the server did, e.g. ``alert unexpected_message, fatal_alert``."""
+
+
+def interpret_ccs_injection(reaction: ServerReaction) -> bool:
+    """Vulnerable when the first fatal alert says the record after the early ChangeCipherSpec did not decrypt."""
+    alert = reaction.fatal_alert
+    return alert is not None and alert.description in _DECRYPTION_FAILURES
+
+
+async def _probe(conversation: Conversation) -> ServerReaction:
+    record_version = conversation.accepted.version.wire_code
+    await conversation.send(
+        encode_record(ContentType.change_cipher_spec, record_version, _CHANGE_CIPHER_SPEC)
+        + encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_ENCRYPTED_LENGTH))
+    )
+    return await conversation.reaction()
+
+
+@final
+@attrs.frozen(kw_only=True)
+class CCSInjectionCheck:
+    """OpenSSL CCS injection (CVE-2014-0224)."""
+
+    result_type: ClassVar[type] = CCSInjectionResult
+
+    @property
+    def name(self) -> str:
+        """``openssl_ccs_injection``."""
+        return "openssl_ccs_injection"
+
+    async def run(self, server: ServerContext) -> CCSInjectionResult:
+        """Send the early ChangeCipherSpec and read how the server takes it."""
+        version = (await tls12_baseline(server)).version
+        spec = tls_hello(version, common_suite_codes(version), server.profile.server_name)
+        reaction = await server.converse(spec, _probe)
+        if isinstance(reaction, HelloRejected):
+            raise ServerResponseError(f"server refused at {version.label} a hello it had accepted: {reaction.reason}")
+        return CCSInjectionResult(
+            vulnerable=interpret_ccs_injection(reaction), tested_version=version, server_reaction=reaction.summary()
+        )

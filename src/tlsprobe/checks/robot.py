@@ -1,0 +1,221 @@
+"""ROBOT: is the server a Bleichenbacher oracle, telling apart RSA key exchanges by their PKCS#1 v1.5 padding?
+
+How: five connections at the highest version from SSL 3.0 to TLS 1.2 the server accepts, each offering only RSA
+key-exchange suites. On each, after the server's flight, the premaster secret is encrypted to the certificate's
+RSA key with one padding variant (valid; wrong first two bytes; no 00 separator; a misplaced separator; a wrong
+version inside), and sent with a ChangeCipherSpec and a Finished the client cannot compute. A server that is no
+oracle answers all five alike. When the answers differ, the five are sent again (five more connections): answers
+that change are reported as inconsistent rather than as an oracle. The oracle is *weak* when only the valid
+block stands out (the three malformed paddings get the same answer), *strong* otherwise. Optionally
+(``cke_only_round``) a second round sends the ClientKeyExchange alone, which reveals the oracle of some servers
+but waits up to the read timeout on every server that is no oracle.
+A server that refuses RSA key exchange gets ``rsa_key_exchange_not_supported`` for one connection.
+References: Böck, Somorovsky, Young, "Return Of Bleichenbacher's Oracle Threat" (USENIX Security 2018),
+CVE-2017-13099 and the vendor CVEs listed at robotattack.org, RFC 5246 §7.4.7.1, RFC 8017 §7.2.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from typing import ClassVar, final
+
+import anyio
+import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from tlsprobe._conversation import Conversation
+from tlsprobe._exceptions import MalformedServerResponseError
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
+from tlsprobe._probes import HelloRejected
+from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.wire import CipherSuite, ContentType, KeyExchange, encode_record
+from tlsprobe.wire._rsa_kex import PaddingVariant, padded_premaster, rsa_client_key_exchange, rsa_encrypt_block
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import cipher_suite_by_code, suites_for_version
+
+_CHANGE_CIPHER_SPEC = b"\x01"
+_FAKE_FINISHED_LENGTH = 48  # a multiple of every block size, and longer than any MAC plus explicit IV
+
+
+class RobotVerdict(enum.Enum):
+    """What the padding oracle test concluded."""
+
+    strong_oracle = "strong_oracle"
+    """Vulnerable, and the oracle answers on malformations: practical attacks are feasible."""
+    weak_oracle = "weak_oracle"
+    """Vulnerable, but only a fully valid block stands out: attacks need far more queries."""
+    no_oracle = "no_oracle"
+    """Every padding got the same answer."""
+    rsa_key_exchange_not_supported = "rsa_key_exchange_not_supported"
+    """The server refuses RSA key exchange, so there is nothing to attack."""
+    inconsistent_results = "inconsistent_results"
+    """The answers differed, but not the same way twice: no conclusion (load balancers, rate limits...)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RobotResponse:
+    """How the server answered one padding variant."""
+
+    variant: PaddingVariant
+    """The padding sent."""
+    reaction: str
+    """What the server did, e.g. ``alert bad_record_mac, fatal_alert`` or ``closed``."""
+    confirmation: str | None
+    """Its reaction the second time, when the test was repeated."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RobotResult:
+    """The Bleichenbacher oracle test."""
+
+    verdict: RobotVerdict
+    """The conclusion."""
+    tested_version: TLSVersion
+    """The version the probes negotiated."""
+    cipher_suite: CipherSuite | None
+    """The RSA key-exchange suite the server chose (None when it has none)."""
+    key_exchange_only: bool
+    """The verdict comes from the round that sent the ClientKeyExchange alone."""
+    responses: tuple[RobotResponse, ...]
+    """The server's answer to each padding variant, in the round the verdict comes from."""
+
+
+def interpret_robot(first: Mapping[PaddingVariant, str], second: Mapping[PaddingVariant, str] | None) -> RobotVerdict:
+    """The verdict from the reactions to each variant, and from the repetition when the first round differed."""
+    if len(set(first.values())) == 1:
+        return RobotVerdict.no_oracle
+    if second is None or any(second[variant] != reaction for variant, reaction in first.items()):
+        return RobotVerdict.inconsistent_results
+    malformed = {
+        first[PaddingVariant.wrong_first_bytes],
+        first[PaddingVariant.separator_misplaced],
+        first[PaddingVariant.no_separator],
+    }
+    return RobotVerdict.weak_oracle if len(malformed) == 1 else RobotVerdict.strong_oracle
+
+
+def _rsa_suite_codes(version: TLSVersion) -> list[int]:
+    suites = [
+        suite
+        for suite in suites_for_version(version)
+        if suite.key_exchange is KeyExchange.RSA and suite.authentication == "RSA" and not suite.is_export
+    ]
+    # Some servers are an oracle only with their GCM suites, so those are offered first.
+    suites.sort(key=lambda suite: not suite.is_aead)
+    return [suite.code for suite in suites[:MAX_HELLO_SUITES]]
+
+
+def _rsa_key(certificates: tuple[bytes, ...]) -> RSAPublicKey:
+    if not certificates:
+        raise MalformedServerResponseError("server chose RSA key exchange but sent no certificate")
+    key = x509.load_der_x509_certificate(certificates[0]).public_key()
+    if not isinstance(key, RSAPublicKey):
+        raise MalformedServerResponseError("server chose RSA key exchange with a certificate whose key is not RSA")
+    return key
+
+
+@attrs.frozen
+class _Probe:
+    variant: PaddingVariant
+    finish: bool
+
+    async def __call__(self, conversation: Conversation) -> tuple[str, int]:
+        accepted = conversation.accepted
+        numbers = _rsa_key(accepted.certificates).public_numbers()
+        block = padded_premaster(self.variant, (numbers.n.bit_length() + 7) // 8, accepted.version)
+        record_version = accepted.version.wire_code
+        flight = encode_record(
+            ContentType.handshake,
+            record_version,
+            rsa_client_key_exchange(rsa_encrypt_block(block, numbers.n, numbers.e), accepted.version),
+        )
+        if self.finish:
+            flight += encode_record(ContentType.change_cipher_spec, record_version, _CHANGE_CIPHER_SPEC)
+            flight += encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_FINISHED_LENGTH))
+        await conversation.send(flight)
+        return (await conversation.reaction()).summary(), accepted.cipher_suite
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RobotCheck:
+    """ROBOT: Bleichenbacher's padding oracle on RSA key exchange."""
+
+    result_type: ClassVar[type] = RobotResult
+
+    cke_only_round: bool = False
+    """When the full round shows no oracle, also try with the ClientKeyExchange alone (slow on clean servers)."""
+
+    @property
+    def name(self) -> str:
+        """``robot``."""
+        return "robot"
+
+    async def run(self, server: ServerContext) -> RobotResult:
+        """Send the five paddings, repeat when the answers differ, and conclude."""
+        version = (await tls12_baseline(server)).version
+        codes = _rsa_suite_codes(version)
+        rounds = (True, False) if self.cke_only_round else (True,)
+        result: RobotResult | None = None
+        for finish in rounds:
+            first = await self._round(server, version, codes, finish)
+            if first is None:
+                return RobotResult(
+                    verdict=RobotVerdict.rsa_key_exchange_not_supported,
+                    tested_version=version,
+                    cipher_suite=None,
+                    key_exchange_only=False,
+                    responses=(),
+                )
+            reactions, suite_code = first
+            second = None
+            if len(set(reactions.values())) > 1:
+                repeated = await self._round(server, version, codes, finish)
+                second = repeated[0] if repeated is not None else None
+            result = RobotResult(
+                verdict=interpret_robot(reactions, second),
+                tested_version=version,
+                cipher_suite=cipher_suite_by_code(suite_code),
+                key_exchange_only=not finish,
+                responses=tuple(
+                    RobotResponse(
+                        variant=variant,
+                        reaction=reaction,
+                        confirmation=None if second is None else second.get(variant),
+                    )
+                    for variant, reaction in reactions.items()
+                ),
+            )
+            if result.verdict is not RobotVerdict.no_oracle:
+                break
+        assert result is not None
+        return result
+
+    @staticmethod
+    async def _round(
+        server: ServerContext, version: TLSVersion, codes: list[int], finish: bool
+    ) -> tuple[dict[PaddingVariant, str], int] | None:
+        """The valid block first (None when the server refuses RSA key exchange), then the four malformed ones,
+        each on its own connection, at once (the server's permits bound them)."""
+        spec = tls_hello(version, codes, server.profile.server_name)
+        valid = await server.converse(spec, _Probe(PaddingVariant.valid, finish))
+        if isinstance(valid, HelloRejected):
+            return None
+        reactions, suite_code = {PaddingVariant.valid: valid[0]}, valid[1]
+
+        async def send(variant: PaddingVariant) -> None:
+            answer = await server.converse(spec, _Probe(variant, finish))
+            # A refusal now, after an acceptance, is one more answer that differs: the repetition sorts it out.
+            reactions[variant] = f"hello refused: {answer.reason}" if isinstance(answer, HelloRejected) else answer[0]
+
+        async with anyio.create_task_group() as group:
+            for variant in PaddingVariant:
+                if variant is not PaddingVariant.valid:
+                    group.start_soon(send, variant)
+        return {variant: reactions[variant] for variant in PaddingVariant}, suite_code
