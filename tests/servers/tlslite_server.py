@@ -1,10 +1,17 @@
 """A pure-Python TLS server on tlslite-ng: SSL 3.0 to TLS 1.3, and suites modern OpenSSL builds lack.
 
 Why: tlslite-ng is an independent TLS implementation (a second fingerprint next to OpenSSL), it still speaks
-SSL 3.0 and RC4/3DES/NULL suites, and, being Python, it is the place where deliberately vulnerable variants
-(Heartbleed, CCS injection, ROBOT, no FALLBACK_SCSV) will be built later. Those flaws will sit in a socket
-wrapper that sees the client's records before tlslite does; :func:`serve` takes such a wrapper
-(``socket_wrapper``) and this module, used as a script, passes none: the server has no flaws.
+SSL 3.0 and RC4/3DES/NULL suites, and, being Python, it is the place for deliberately vulnerable variants.
+Without flags the server has no flaws. The flags add them, combinable with each other:
+
+- ``--no-fallback-scsv``: tlslite ignores TLS_FALLBACK_SCSV (RFC 7507);
+- ``--heartbleed``: answers heartbeat requests with over-long payloads (CVE-2014-0160);
+- ``--ccs-injection``: accepts a ChangeCipherSpec before the ClientKeyExchange (CVE-2014-0224);
+- ``--robot weak|strong``: answers malformed RSA ClientKeyExchange padding differently (ROBOT).
+
+The last three sit in a socket wrapper that sees the client's records before tlslite does, and what tlslite
+sends (``socket_wrapper`` of :func:`serve`); ``tests/servers/tlslite_flaws.py`` tells exactly what each does
+on the wire.
 
 Run it from the repository root::
 
@@ -30,6 +37,7 @@ from tlslite.constants import CipherSuite
 from tlslite.handshakesettings import ALL_CIPHER_NAMES
 
 from tests.servers.sockets import lingering_close
+from tests.servers.tlslite_flaws import FlawedSocket, Flaws, rsa_key_numbers
 
 VERSIONS: dict[str, tuple[int, int]] = {
     "ssl3": (3, 0),
@@ -139,7 +147,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="flaw: ignore TLS_FALLBACK_SCSV (RFC 7507) and accept a downgraded hello",
     )
+    parser.add_argument(
+        "--heartbleed",
+        action="store_true",
+        help="flaw: answer heartbeat requests for their declared length, leaking a fake secret (CVE-2014-0160)",
+    )
+    parser.add_argument(
+        "--ccs-injection",
+        action="store_true",
+        help="flaw: accept a ChangeCipherSpec before the ClientKeyExchange (CVE-2014-0224)",
+    )
+    parser.add_argument(
+        "--robot",
+        choices=["weak", "strong"],
+        help="flaw: a Bleichenbacher padding oracle on RSA key exchange, weak or strong (ROBOT)",
+    )
     return parser
+
+
+def flawed_socket_wrapper(config: ServerConfig, flaws: Flaws) -> SocketWrapper:
+    """The wrapper that adds ``flaws`` on the wire; the identity when there are none."""
+    if not flaws.any:
+        return lambda sock: sock
+    rsa_key = rsa_key_numbers(config.private_key)
+    return lambda sock: FlawedSocket(sock, flaws, rsa_key)
 
 
 def ignore_fallback_scsv() -> None:
@@ -159,8 +190,9 @@ def main(argv: list[str] | None = None) -> None:
         max_version=options.max_version,
         ciphers=options.ciphers,
     )
+    flaws = Flaws(heartbleed=options.heartbleed, ccs_injection=options.ccs_injection, robot=options.robot)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(config, options.port)
+        serve(config, options.port, flawed_socket_wrapper(config, flaws))
     sys.exit(0)
 
 
