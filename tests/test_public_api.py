@@ -46,6 +46,8 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
         "heartbleed",
         "openssl_ccs_injection",
         "robot",
+        "alpn",
+        "http_headers",
     ]
     for check in tlsprobe.DEFAULT_CHECKS:
         assert isinstance(check.result_type, type)

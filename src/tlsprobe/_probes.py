@@ -43,6 +43,7 @@ from tlsprobe.wire import (
     build_sslv2_client_hello,
     ephemeral_key_for_tls13_group,
     parse_server_key_exchange,
+    server_key_exchange_signature_scheme,
 )
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code
@@ -70,6 +71,8 @@ class HelloAccepted:
     """The server's ephemeral key (TLS <= 1.2 ServerKeyExchange, or the TLS 1.3 group)."""
     certificate_requested: bool
     """A TLS <= 1.2 CertificateRequest was seen (TLS 1.3 requests are encrypted and not visible here)."""
+    signature_scheme: int | None = None
+    """The SignatureScheme of a TLS 1.2 ServerKeyExchange (None when there is none)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -238,13 +241,14 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
     certificates: tuple[bytes, ...] = ()
     ephemeral_key: EphemeralKey | None = None
     requested = False
+    signature_scheme: int | None = None
     if first.version is TLSVersion.TLS1_3 and first.key_share_group is not None:
         ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
     for event in answers[1:]:
         if isinstance(event, CertificateMessage):
             certificates = event.certificates
         elif isinstance(event, ServerKeyExchange):
-            ephemeral_key = _ephemeral_key(event, first)
+            ephemeral_key, signature_scheme = _read_key_exchange(event, first)
         elif isinstance(event, CertificateRequest):
             requested = True
     return HelloAccepted(
@@ -255,17 +259,20 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
         certificates=certificates,
         ephemeral_key=ephemeral_key,
         certificate_requested=requested,
+        signature_scheme=signature_scheme,
     )
 
 
-def _ephemeral_key(message: ServerKeyExchange, hello: ServerHello) -> EphemeralKey | None:
+def _read_key_exchange(message: ServerKeyExchange, hello: ServerHello) -> tuple[EphemeralKey | None, int | None]:
     suite = cipher_suite_by_code(hello.cipher_suite)
     if suite is None:
-        return None
+        return None, None
     try:
-        return parse_server_key_exchange(message.body, suite.key_exchange, hello.version)
+        key = parse_server_key_exchange(message.body, suite.key_exchange, hello.version)
+        scheme = server_key_exchange_signature_scheme(message.body, suite.key_exchange, hello.version)
     except ValueError:
-        return None  # PSK and SRP key exchanges carry no ephemeral key to report
+        return None, None  # PSK and SRP key exchanges carry no ephemeral key to report
+    return key, scheme
 
 
 def _check_offered(cipher_suite: int, offered: frozenset[int]) -> None:

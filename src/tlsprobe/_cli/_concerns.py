@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from tlsprobe._models import CheckCompleted, CheckFailed, ConnectivityFailed, ServerScanResult
+from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
 from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
+from tlsprobe.checks.heartbleed import HeartbleedResult
+from tlsprobe.checks.robot import RobotResult, RobotVerdict
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import CipherSuite
 
@@ -66,6 +69,13 @@ def _result_concerns(result: object) -> list[str]:
             return [f"the extended master secret (RFC 7627) is not supported with {result.tested_version.label}"]
         case FallbackSCSVResult(supports_fallback_scsv=False, tested_version=TLSVersion() as version):
             return [f"a fallback to {version.label} is accepted: TLS_FALLBACK_SCSV is not honoured"]
+        case HeartbleedResult(vulnerable=True):
+            return [f"VULNERABLE to Heartbleed (CVE-2014-0160): {result.leaked_bytes} bytes of memory leaked"]
+        case CCSInjectionResult(vulnerable=True):
+            return ["VULNERABLE to OpenSSL CCS injection (CVE-2014-0224)"]
+        case RobotResult(verdict=RobotVerdict.strong_oracle | RobotVerdict.weak_oracle):
+            strength = "strong" if result.verdict is RobotVerdict.strong_oracle else "weak"
+            return [f"VULNERABLE to ROBOT: a {strength} Bleichenbacher padding oracle on RSA key exchange"]
     return []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tlsprobe._cli._concerns import concerns, suite_weakness
+from tlsprobe._http import StrictTransportSecurity
 from tlsprobe._models import (
     CheckCompleted,
     CheckFailed,
@@ -11,12 +12,17 @@ from tlsprobe._models import (
     ConnectivityFailed,
     ServerScanResult,
 )
+from tlsprobe.checks.alpn import ALPNResult
+from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
 from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
 from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsResult
+from tlsprobe.checks.heartbleed import HeartbleedResult
+from tlsprobe.checks.http_headers import HTTPHeadersResult
+from tlsprobe.checks.robot import RobotResult
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import named_group_by_code
@@ -93,7 +99,33 @@ def _describe_result(name: str, result: object) -> str:
             return "Fallback SCSV:          n/a (no lower version accepted: no downgrade possible)"
         case FallbackSCSVResult(tested_version=TLSVersion() as version):
             return f"Fallback SCSV:          {_yes_no(result.supports_fallback_scsv)} (fallback to {version.label})"
+        case HeartbleedResult() | CCSInjectionResult():
+            title = "Heartbleed:" if isinstance(result, HeartbleedResult) else "OpenSSL CCS injection:"
+            verdict = "VULNERABLE" if result.vulnerable else "not vulnerable"
+            return f"{title:<24}{verdict} ({result.tested_version.label}; server: {result.server_reaction})"
+        case RobotResult():
+            return f"ROBOT:                  {result.verdict.value.replace('_', ' ')} ({result.tested_version.label})"
+        case ALPNResult():
+            protocols = ", ".join(result.accepted_protocols) or "none"
+            return f"ALPN:                   {protocols} ({result.tested_version.label})"
+        case HTTPHeadersResult():
+            return f"HTTP headers:           {_describe_hsts(result.strict_transport_security)}"
     return f"{name}: completed"
+
+
+def _describe_hsts(hsts: StrictTransportSecurity | None) -> str:
+    if hsts is None:
+        return "no Strict-Transport-Security"
+    if not hsts.valid:
+        return f"invalid Strict-Transport-Security: {hsts.raw!r}"
+    flags = "".join(
+        (
+            f"max-age={hsts.max_age}",
+            "; includeSubDomains" if hsts.include_subdomains else "",
+            "; preload" if hsts.preload else "",
+        )
+    )
+    return f"Strict-Transport-Security {flags}"
 
 
 def _render_groups(result: SupportedGroupsResult) -> list[str]:

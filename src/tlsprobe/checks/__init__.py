@@ -1,7 +1,9 @@
 """Checks: one module per check, each a frozen ``<Thing>Check`` whose ``run`` gathers through a ServerContext."""
 
+from tlsprobe._http import StrictTransportSecurity
 from tlsprobe.checks._base import Check, ServerContext
 from tlsprobe.checks._registry import DEFAULT_CHECKS, check_by_name
+from tlsprobe.checks.alpn import ALPNCheck, ALPNResult
 from tlsprobe.checks.ccs_injection import CCSInjectionCheck, CCSInjectionResult
 from tlsprobe.checks.cipher_suites import (
     AcceptedCipherSuite,
@@ -20,10 +22,13 @@ from tlsprobe.checks.extensions import (
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck, FallbackSCSVResult
 from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsCheck, SupportedGroupsResult
 from tlsprobe.checks.heartbleed import HeartbleedCheck, HeartbleedResult
+from tlsprobe.checks.http_headers import HTTPHeadersCheck, HTTPHeadersResult, RedirectEnd, RedirectHop
 from tlsprobe.checks.robot import RobotCheck, RobotResponse, RobotResult, RobotVerdict
 from tlsprobe.wire._rsa_kex import PaddingVariant
 
 __all__ = [
+    "ALPNCheck",
+    "ALPNResult",
     "AcceptedCipherSuite",
     "CCSInjectionCheck",
     "CCSInjectionResult",
@@ -41,9 +46,13 @@ __all__ = [
     "FallbackSCSVCheck",
     "FallbackSCSVResult",
     "GroupsAtVersion",
+    "HTTPHeadersCheck",
+    "HTTPHeadersResult",
     "HeartbleedCheck",
     "HeartbleedResult",
     "PaddingVariant",
+    "RedirectEnd",
+    "RedirectHop",
     "RobotCheck",
     "RobotResponse",
     "RobotResult",
@@ -51,6 +60,7 @@ __all__ = [
     "SecureRenegotiationCheck",
     "SecureRenegotiationResult",
     "ServerContext",
+    "StrictTransportSecurity",
     "SupportedGroupsCheck",
     "SupportedGroupsResult",
     "check_by_name",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlsprobe.checks._base import Check
+from tlsprobe.checks.alpn import ALPNCheck
 from tlsprobe.checks.ccs_injection import CCSInjectionCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck
@@ -13,6 +14,7 @@ from tlsprobe.checks.extensions import ExtendedMasterSecretCheck, SecureRenegoti
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck
 from tlsprobe.checks.groups import SupportedGroupsCheck
 from tlsprobe.checks.heartbleed import HeartbleedCheck
+from tlsprobe.checks.http_headers import HTTPHeadersCheck
 from tlsprobe.checks.robot import RobotCheck
 from tlsprobe.wire._versions import TLSVersion
 
@@ -27,6 +29,8 @@ DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     HeartbleedCheck(),
     CCSInjectionCheck(),
     RobotCheck(),
+    ALPNCheck(),
+    HTTPHeadersCheck(),
 )
 """Every check, each with its default options, in report order."""
 

@@ -41,6 +41,7 @@ from tlsprobe.wire._server import (
     SSL2ServerHello,
     ephemeral_key_for_tls13_group,
     parse_server_key_exchange,
+    server_key_exchange_signature_scheme,
 )
 from tlsprobe.wire._sigalgs import (
     DEFAULT_SIGNATURE_ALGORITHMS,
@@ -123,6 +124,7 @@ __all__ = [
     "named_group_by_name",
     "parse_client_hello",
     "parse_server_key_exchange",
+    "server_key_exchange_signature_scheme",
     "signature_scheme_by_code",
     "suites_for_version",
     "supports_key_share",

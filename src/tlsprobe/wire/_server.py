@@ -579,14 +579,14 @@ def _parse_ec_parameters(decoder: Decoder) -> EphemeralKey:
     return EphemeralKey(kind=EphemeralKeyKind.ECDH, size=size, group=group, public_key=point)
 
 
-def _check_signature(decoder: Decoder, version: TLSVersion) -> None:
-    # Anonymous and PSK suites carry no signature; the others end with one whose content does not matter here.
+def _read_signature(decoder: Decoder, version: TLSVersion) -> int | None:
+    # Anonymous and PSK suites carry no signature; the others end with one (its value does not matter here).
     if not decoder.remaining:
-        return
-    if version >= TLSVersion.TLS1_2:
-        decoder.uint(2, "signature algorithm")
+        return None
+    scheme = decoder.uint(2, "signature algorithm") if version >= TLSVersion.TLS1_2 else None
     decoder.vector(2, "signature")
     decoder.expect_end()
+    return scheme
 
 
 def parse_server_key_exchange(body: bytes, key_exchange: KeyExchange, version: TLSVersion) -> EphemeralKey:
@@ -595,6 +595,18 @@ def parse_server_key_exchange(body: bytes, key_exchange: KeyExchange, version: T
     Handles ECDHE/ECDH_anon (named and explicit curves), DHE/DH_anon, their PSK variants, and RSA export keys.
     ``ValueError`` for a key exchange whose ServerKeyExchange holds no key (PSK, SRP...).
     """
+    return _parse_server_key_exchange(body, key_exchange, version)[0]
+
+
+def server_key_exchange_signature_scheme(body: bytes, key_exchange: KeyExchange, version: TLSVersion) -> int | None:
+    """The SignatureScheme code a ServerKeyExchange is signed with: None before TLS 1.2 (the scheme is implied
+    there) and for unsigned ones. Raises like ``parse_server_key_exchange``."""
+    return _parse_server_key_exchange(body, key_exchange, version)[1]
+
+
+def _parse_server_key_exchange(
+    body: bytes, key_exchange: KeyExchange, version: TLSVersion
+) -> tuple[EphemeralKey, int | None]:
     decoder = Decoder(body, "ServerKeyExchange")
     if key_exchange in _PSK_HINTED:
         decoder.vector(2, "psk_identity_hint")
@@ -618,8 +630,7 @@ def parse_server_key_exchange(body: bytes, key_exchange: KeyExchange, version: T
         key = EphemeralKey(kind=EphemeralKeyKind.RSA, size=_bits(modulus), group=None, public_key=modulus)
     else:
         raise ValueError(f"a {key_exchange.value} ServerKeyExchange carries no ephemeral key")
-    _check_signature(decoder, version)
-    return key
+    return key, _read_signature(decoder, version)
 
 
 def ephemeral_key_for_tls13_group(group_code: int) -> EphemeralKey:
