@@ -46,6 +46,8 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
         "heartbleed",
         "openssl_ccs_injection",
         "robot",
+        "session_resumption",
+        "early_data",
         "alpn",
         "http_headers",
     ]

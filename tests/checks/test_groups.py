@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from tests.servers.processes import start_openssl_s_server
+from tests.servers.processes import start_gnutls_serv, start_nassl_server, start_openssl_s_server
 from tlsprobe import CheckCompleted, TLSVersion, scan_server
 from tlsprobe.checks import SupportedGroupsCheck, SupportedGroupsResult
 from tlsprobe.testing import LocalTLSServer, TestPKI
@@ -78,3 +78,25 @@ async def test_ecdsa_only_server_keeps_its_certificate_curve_offered(test_pki: T
     found = {group.name for group in groups.ecdhe_below_tls1_3.accepted_groups}
     assert found == {"x25519", "secp256r1", "x448", "secp521r1", "secp384r1"}  # OpenSSL 3's default groups
     assert groups.ecdhe_below_tls1_3.server_order_enforced is False
+
+
+async def test_finite_field_groups_below_tls13_follow_rfc7919_negotiation(test_pki: TestPKI) -> None:
+    # GnuTLS negotiates RFC 7919 groups under TLS 1.2; it offers exactly the two configured ones.
+    priority = "NORMAL:+DHE-RSA:-VERS-TLS1.3:-GROUP-ALL:+GROUP-FFDHE4096:+GROUP-FFDHE3072:+GROUP-SECP256R1"
+    with start_gnutls_serv(
+        priority, test_pki.rsa_chain, test_pki.rsa_key, extra_args=["--disable-client-cert"]
+    ) as server:
+        groups = await _groups(f"127.0.0.1:{server.port}")
+    assert groups.ffdhe_below_tls1_3 is not None
+    assert {group.name for group in groups.ffdhe_below_tls1_3.accepted_groups} == {"ffdhe3072", "ffdhe4096"}
+    assert groups.ffdhe_below_tls1_3.server_order_enforced is not None
+    assert [group.name for group in groups.ecdhe_below_tls1_3.accepted_groups] == ["secp256r1"]  # type: ignore[union-attr]
+
+
+async def test_fixed_dh_parameters_are_no_named_group(test_pki: TestPKI) -> None:
+    # OpenSSL 1.0.2 has no RFC 7919: its DHE uses the server's own prime, whatever the client offers.
+    with start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers="DHE:ECDHE") as server:
+        groups = await _groups(f"127.0.0.1:{server.port}")
+    assert groups.ffdhe_below_tls1_3 is not None
+    assert groups.ffdhe_below_tls1_3.accepted_groups == ()
+    assert len(groups.ffdhe_below_tls1_3.rejected_groups) == 5

@@ -256,8 +256,11 @@ def start_openssl_s_server(args: Sequence[str], cert: Path, key: Path, *, attemp
     return _start_on_free_port(f"openssl s_server {' '.join(args)}", command, attempts)
 
 
-def start_gnutls_serv(priority: str, cert: Path, key: Path, *, attempts: int = 5) -> RunningServer:
-    """Start GnuTLS's ``gnutls-serv --http`` with a priority string; skip if gnutls-bin is not installed.
+def start_gnutls_serv(
+    priority: str, cert: Path, key: Path, *, attempts: int = 5, extra_args: Sequence[str] = ()
+) -> RunningServer:
+    """Start GnuTLS's ``gnutls-serv --http`` with a priority string and ``extra_args`` (e.g. ``--noticket``,
+    ``--nodb``, ``--earlydata``); skip if gnutls-bin is not installed.
 
     gnutls-serv has no option to choose its address: it listens on every interface, and the tests only ever
     connect to it on 127.0.0.1.
@@ -268,6 +271,7 @@ def start_gnutls_serv(priority: str, cert: Path, key: Path, *, attempts: int = 5
 
     def command(port: int) -> list[str]:
         return [executable, "--http", "--port", str(port), "--x509certfile", str(cert), "--x509keyfile", str(key),
-                "--priority", priority]  # fmt: skip
+                "--priority", priority, *extra_args]  # fmt: skip
 
-    return _start_on_free_port(f"gnutls-serv --priority {priority}", command, attempts)
+    name = " ".join(["gnutls-serv", "--priority", priority, *extra_args])
+    return _start_on_free_port(name, command, attempts)

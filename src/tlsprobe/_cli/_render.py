@@ -17,12 +17,14 @@ from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
+from tlsprobe.checks.early_data import EarlyDataResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
 from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
 from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsResult
 from tlsprobe.checks.heartbleed import HeartbleedResult
 from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.checks.robot import RobotResult
+from tlsprobe.checks.session_resumption import SessionResumptionResult
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import named_group_by_code
@@ -108,6 +110,17 @@ def _describe_result(name: str, result: object) -> str:
         case ALPNResult():
             protocols = ", ".join(result.accepted_protocols) or "none"
             return f"ALPN:                   {protocols} ({result.tested_version.label})"
+        case SessionResumptionResult():
+            ways = (
+                ("ID", result.session_id_resumption),
+                ("ticket", result.ticket_resumption),
+                ("TLS 1.3", result.tls1_3_resumption),
+            )
+            parts = [f"{label} {way.succeeded}/{way.attempted}" for label, way in ways if way is not None]
+            return f"Session resumption:     {', '.join(parts) or 'n/a'}"
+        case EarlyDataResult():
+            accepted = "ACCEPTED" if result.accepts_early_data else "refused"
+            return f"TLS 1.3 early data:     {accepted} (ticket allows {result.max_early_data} bytes)"
         case HTTPHeadersResult():
             return f"HTTP headers:           {_describe_hsts(result.strict_transport_security)}"
     return f"{name}: completed"
@@ -136,7 +149,11 @@ def _render_groups(result: SupportedGroupsResult) -> list[str]:
         names = ", ".join(group.name for group in groups.accepted_groups) or "none"
         return f"  {label:<23} {names}" + (f" ({order})" if order else "")
 
-    return [line("Groups (TLS 1.3):", result.tls1_3), line("Curves (below TLS 1.3):", result.ecdhe_below_tls1_3)]
+    return [
+        line("Groups (TLS 1.3):", result.tls1_3),
+        line("Curves (below TLS 1.3):", result.ecdhe_below_tls1_3),
+        line("FFDHE (below TLS 1.3):", result.ffdhe_below_tls1_3),
+    ]
 
 
 def _render_cipher_suites(result: CipherSuitesResult) -> list[str]:

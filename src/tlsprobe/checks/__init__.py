@@ -13,6 +13,7 @@ from tlsprobe.checks.cipher_suites import (
 )
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck, ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionCheck, CompressionResult
+from tlsprobe.checks.early_data import EarlyDataCheck, EarlyDataResult
 from tlsprobe.checks.extensions import (
     ExtendedMasterSecretCheck,
     ExtendedMasterSecretResult,
@@ -24,6 +25,12 @@ from tlsprobe.checks.groups import GroupsAtVersion, SupportedGroupsCheck, Suppor
 from tlsprobe.checks.heartbleed import HeartbleedCheck, HeartbleedResult
 from tlsprobe.checks.http_headers import HTTPHeadersCheck, HTTPHeadersResult, RedirectEnd, RedirectHop
 from tlsprobe.checks.robot import RobotCheck, RobotResponse, RobotResult, RobotVerdict
+from tlsprobe.checks.session_resumption import (
+    ResumptionAttempts,
+    ResumptionSupport,
+    SessionResumptionCheck,
+    SessionResumptionResult,
+)
 from tlsprobe.wire._rsa_kex import PaddingVariant
 
 __all__ = [
@@ -40,6 +47,8 @@ __all__ = [
     "CompressionCheck",
     "CompressionResult",
     "DEFAULT_CHECKS",
+    "EarlyDataCheck",
+    "EarlyDataResult",
     "EnumerationMode",
     "ExtendedMasterSecretCheck",
     "ExtendedMasterSecretResult",
@@ -53,6 +62,8 @@ __all__ = [
     "PaddingVariant",
     "RedirectEnd",
     "RedirectHop",
+    "ResumptionAttempts",
+    "ResumptionSupport",
     "RobotCheck",
     "RobotResponse",
     "RobotResult",
@@ -60,6 +71,8 @@ __all__ = [
     "SecureRenegotiationCheck",
     "SecureRenegotiationResult",
     "ServerContext",
+    "SessionResumptionCheck",
+    "SessionResumptionResult",
     "StrictTransportSecurity",
     "SupportedGroupsCheck",
     "SupportedGroupsResult",

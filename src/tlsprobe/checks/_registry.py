@@ -10,12 +10,14 @@ from tlsprobe.checks.ccs_injection import CCSInjectionCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck
 from tlsprobe.checks.compression import CompressionCheck
+from tlsprobe.checks.early_data import EarlyDataCheck
 from tlsprobe.checks.extensions import ExtendedMasterSecretCheck, SecureRenegotiationCheck
 from tlsprobe.checks.fallback_scsv import FallbackSCSVCheck
 from tlsprobe.checks.groups import SupportedGroupsCheck
 from tlsprobe.checks.heartbleed import HeartbleedCheck
 from tlsprobe.checks.http_headers import HTTPHeadersCheck
 from tlsprobe.checks.robot import RobotCheck
+from tlsprobe.checks.session_resumption import SessionResumptionCheck
 from tlsprobe.wire._versions import TLSVersion
 
 DEFAULT_CHECKS: tuple[Check[Any], ...] = (
@@ -29,6 +31,8 @@ DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     HeartbleedCheck(),
     CCSInjectionCheck(),
     RobotCheck(),
+    SessionResumptionCheck(),
+    EarlyDataCheck(),
     ALPNCheck(),
     HTTPHeadersCheck(),
 )

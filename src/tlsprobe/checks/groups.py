@@ -5,10 +5,12 @@ How, like cipher suites: offer many groups, record the one the server picks, rem
   group it wants: every group it knows can be found this way, post-quantum hybrids (X25519MLKEM768...) and
   finite-field groups (RFC 7919) included, without ever computing a key for them.
 - Below TLS 1.3: ECDHE suites only, at the version of the shared TLS <= 1.2 baseline hello; the curve is read
-  from the ServerKeyExchange.
+  from the ServerKeyExchange. Then DHE suites only with the RFC 7919 finite-field groups: the group is the one
+  whose prime the ServerKeyExchange carries. A server that keeps using a prime that was not offered does not
+  negotiate groups (RFC 7919 is not implemented, or its parameters are fixed); the enumeration stops there.
 One more hello per version, offering the accepted groups in reverse, tells whether the server enforces its order.
 
-Connections: per version, (accepted groups + 1) + 1 for the order. References: RFC 8446 §4.2.7-4.2.8, RFC 8422,
+Connections: per enumeration, (accepted groups + 1) + 1 for the order. References: RFC 8446 §4.2.7-4.2.8, RFC 8422,
 RFC 7919, draft-ietf-tls-ecdhe-mlkem, the IANA TLS Supported Groups registry.
 """
 
@@ -27,7 +29,7 @@ from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._enumeration import order_enforced, picks_until_refused
 from tlsprobe.checks._tls12_baseline import tls12_baseline
-from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind
+from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind, ffdhe_prime
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import (
     GroupKind,
@@ -64,6 +66,8 @@ class SupportedGroupsResult:
     """Groups under TLS 1.3 (None: the server does not speak TLS 1.3)."""
     ecdhe_below_tls1_3: GroupsAtVersion | None
     """Elliptic curves with ECDHE suites below TLS 1.3 (None: no version from TLS 1.0 to 1.2 is accepted)."""
+    ffdhe_below_tls1_3: GroupsAtVersion | None
+    """RFC 7919 finite-field groups with DHE suites below TLS 1.3 (None: no version from TLS 1.0 to 1.2)."""
 
 
 @final
@@ -85,10 +89,11 @@ class SupportedGroupsCheck:
             baseline_version = (await tls12_baseline(server)).version
         except CheckNotApplicable:
             baseline_version = None
-        below = None
+        ecdhe = ffdhe = None
         if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
-            below = await _ecdhe_groups(server, baseline_version)
-        return SupportedGroupsResult(tls1_3=tls13, ecdhe_below_tls1_3=below)
+            ecdhe = await _ecdhe_groups(server, baseline_version)
+            ffdhe = await _ffdhe_groups(server, baseline_version)
+        return SupportedGroupsResult(tls1_3=tls13, ecdhe_below_tls1_3=ecdhe, ffdhe_below_tls1_3=ffdhe)
 
 
 async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:
@@ -125,6 +130,24 @@ async def _ecdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtV
         return key.group if key is not None and key.kind is EphemeralKeyKind.ECDH else None
 
     candidates = [group for group in groups_for_version(version) if group.kind is GroupKind.EC]
+    return await _enumerate(server, version, candidates, hello, picked)
+
+
+async def _ffdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtVersion:
+    dhe = [suite.code for suite in suites_for_version(version) if suite.key_exchange is KeyExchange.DHE]
+    suites = dhe[:MAX_HELLO_SUITES]
+    candidates = [group for group in groups_for_version(version) if group.kind is GroupKind.FFDHE]
+    group_by_prime = {ffdhe_prime(group.code): group.code for group in candidates}
+
+    def hello(groups: Sequence[int]) -> ClientHelloSpec:
+        return attrs.evolve(tls_hello(version, suites, server.profile.server_name), groups=tuple(groups))
+
+    def picked(outcome: HelloAccepted) -> int | None:
+        key = outcome.ephemeral_key
+        if key is None or key.kind is not EphemeralKeyKind.DH or key.dh_prime is None:
+            return None
+        return group_by_prime.get(int.from_bytes(key.dh_prime, "big"))
+
     return await _enumerate(server, version, candidates, hello, picked)
 
 
