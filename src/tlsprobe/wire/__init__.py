@@ -22,7 +22,13 @@ from tlsprobe.wire._hello import (
     client_hello_body,
     parse_client_hello,
 )
-from tlsprobe.wire._keyshare import ffdhe_prime, key_share_entry, supports_key_share
+from tlsprobe.wire._keyshare import (
+    ffdhe_prime,
+    key_share_entry,
+    shared_secret,
+    supports_decryption,
+    supports_key_share,
+)
 from tlsprobe.wire._records import MAX_FRAGMENT_LENGTH, MAX_RECORD_LENGTH, Record, RecordReader, encode_record
 from tlsprobe.wire._server import (
     Alert,
@@ -49,6 +55,17 @@ from tlsprobe.wire._sigalgs import (
     SignatureScheme,
     signature_scheme_by_code,
 )
+from tlsprobe.wire._tls13 import (
+    CertificateEntry,
+    CertificateVerify,
+    EncryptedExtensions,
+    Finished,
+    Tls13Certificate,
+    Tls13CertificateRequest,
+    Tls13FlightDecryptor,
+    Tls13FlightError,
+    Tls13UnsupportedError,
+)
 from tlsprobe.wire.catalogue import (
     CIPHER_SUITES,
     NAMED_GROUPS,
@@ -73,18 +90,22 @@ __all__ = [
     "AlertDescription",
     "AlertLevel",
     "CIPHER_SUITES",
+    "CertificateEntry",
     "CertificateMessage",
     "CertificateRequest",
     "CertificateStatus",
+    "CertificateVerify",
     "CipherSuite",
     "ClientHelloSpec",
     "ContentType",
     "DEFAULT_SIGNATURE_ALGORITHMS",
     "DOWNGRADE_TLS11",
     "DOWNGRADE_TLS12",
+    "EncryptedExtensions",
     "EphemeralKey",
     "EphemeralKeyKind",
     "ExtensionType",
+    "Finished",
     "GroupKind",
     "HRR_RANDOM",
     "HandshakeType",
@@ -110,6 +131,11 @@ __all__ = [
     "TLSVersion",
     "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
     "TLS_FALLBACK_SCSV",
+    "Tls13Certificate",
+    "Tls13CertificateRequest",
+    "Tls13FlightDecryptor",
+    "Tls13FlightError",
+    "Tls13UnsupportedError",
     "build_client_hello",
     "build_sslv2_client_hello",
     "cipher_suite_by_code",
@@ -125,7 +151,9 @@ __all__ = [
     "parse_client_hello",
     "parse_server_key_exchange",
     "server_key_exchange_signature_scheme",
+    "shared_secret",
     "signature_scheme_by_code",
     "suites_for_version",
+    "supports_decryption",
     "supports_key_share",
 ]

@@ -1,9 +1,14 @@
 """Client key shares for TLS 1.3 KeyShareEntry.key_exchange, one throw-away key per group and process.
 
-A scanner only needs the server to pick a group and answer; it never completes these handshakes, so each key
-is generated once per process and reused for every hello.
+Each key is generated once per process and reused for every hello: probes that only need the server to pick a
+group never complete the handshake. The private halves are kept, so that ``shared_secret`` can compute the
+(EC)DHE secret from the server's share and the server's encrypted flight can be read (``wire._tls13``).
+ML-KEM keys are built for their structure only and cannot be decapsulated: ``supports_decryption`` says which
+groups allow it.
 References: RFC 8446 §4.2.8.2 (ECDHE and X25519/X448 encodings), §4.2.8.1 (FFDHE, left-padded to the prime
-length); RFC 7919 appendix A (the FFDHE primes, generator 2); FIPS 203 (ML-KEM encapsulation keys);
+length), §7.4.1 (FFDHE shared secret, left-padded to the prime size) and §7.4.2 (ECDHE shared secret: the
+x-coordinate; X25519/X448 with the all-zero check of RFC 7748 §6); RFC 7919 appendix A (the FFDHE primes,
+generator 2) and §5.1 (checking the peer's public value); FIPS 203 (ML-KEM encapsulation keys);
 draft-ietf-tls-mlkem (MLKEM512/768/1024); draft-ietf-tls-ecdhe-mlkem (X25519MLKEM768, SecP256r1MLKEM768,
 SecP384r1MLKEM1024); draft-tls-westerbaan-xyber768d00 (X25519Kyber768Draft00).
 """
@@ -13,10 +18,12 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-from collections.abc import Callable
+import threading
+from typing import TypeAlias
 
+import attrs
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import dh, ec, mlkem, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # RFC 7919 appendix A; tests re-derive each from the RFC's formula in e.
@@ -96,31 +103,36 @@ _FFDHE_PRIMES_HEX: dict[int, str] = {
     ),
 }
 
-# The key is never used, so a 512-bit exponent is plenty; it is still far above the prime's bit length, below
-# which 2^x would not be reduced and would show as a bare power of two.
-_FFDHE_EXPONENT_BITS = 512
-
 _MLKEM_Q = 3329
 _MLKEM_N = 256
 
+_X25519, _X448 = 0x001D, 0x001E
+_EC_CURVES: dict[int, type[ec.EllipticCurve]] = {
+    0x0017: ec.SECP256R1,
+    0x0018: ec.SECP384R1,
+    0x0019: ec.SECP521R1,
+}
+# Hybrids concatenate the components in the order their specification gives.
+_HYBRIDS: dict[int, tuple[int, int]] = {
+    0x11EB: (0x0017, 0x0201),  # SecP256r1MLKEM768
+    0x11EC: (0x0201, 0x001D),  # X25519MLKEM768
+    0x11ED: (0x0018, 0x0202),  # SecP384r1MLKEM1024
+    0x6399: (0x001D, 0x0201),  # X25519Kyber768Draft00
+}
+_MLKEM_RANKS = {0x0200: 2, 0x0201: 3, 0x0202: 4}
 
-def _ffdhe_share(group_code: int) -> bytes:
-    prime = int(_FFDHE_PRIMES_HEX[group_code], 16)
-    exponent = secrets.randbits(_FFDHE_EXPONENT_BITS) | 1 << (_FFDHE_EXPONENT_BITS - 1)
-    return pow(2, exponent, prime).to_bytes((prime.bit_length() + 7) // 8, "big")
+KeySharePrivateKey: TypeAlias = (
+    x25519.X25519PrivateKey | x448.X448PrivateKey | ec.EllipticCurvePrivateKey | dh.DHPrivateKey
+)
+"""The private half of a key share whose shared secret can be computed: (EC)DHE, X25519/X448 or FFDHE."""
 
 
-def _ec_share(curve: ec.EllipticCurve) -> bytes:
-    key = ec.generate_private_key(curve).public_key()
-    return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+def _ffdhe_parameters(group_code: int) -> dh.DHParameters:
+    return dh.DHParameterNumbers(int(_FFDHE_PRIMES_HEX[group_code], 16), 2).parameters()
 
 
-def _x25519_share() -> bytes:
-    return x25519.X25519PrivateKey.generate().public_key().public_bytes_raw()
-
-
-def _x448_share() -> bytes:
-    return x448.X448PrivateKey.generate().public_key().public_bytes_raw()
+def _prime_length(prime: int) -> int:
+    return (prime.bit_length() + 7) // 8
 
 
 def mlkem_structural_encapsulation_key(k: int) -> bytes:
@@ -148,36 +160,185 @@ def _mlkem_share(k: int) -> bytes:
     return mlkem_structural_encapsulation_key(k)
 
 
+def generate_key_share_private_key(group_code: int) -> KeySharePrivateKey:
+    """A fresh private key for an (EC)DHE or FFDHE group; ``ValueError`` for any other group."""
+    if group_code == _X25519:
+        return x25519.X25519PrivateKey.generate()
+    if group_code == _X448:
+        return x448.X448PrivateKey.generate()
+    curve = _EC_CURVES.get(group_code)
+    if curve is not None:
+        return ec.generate_private_key(curve())
+    if group_code in _FFDHE_PRIMES_HEX:
+        # OpenSSL knows the RFC 7919 groups and draws a short exponent of their security level.
+        return _ffdhe_parameters(group_code).generate_private_key()
+    raise ValueError(f"group 0x{group_code:04x} has no (EC)DHE private key tlsprobe can generate")
+
+
+def key_share_public_bytes(group_code: int, private_key: KeySharePrivateKey) -> bytes:
+    """The KeyShareEntry.key_exchange encoding of ``private_key``'s public half (RFC 8446 §4.2.8.1-2)."""
+    _check_key_type(group_code, private_key)
+    if isinstance(private_key, x25519.X25519PrivateKey | x448.X448PrivateKey):
+        return private_key.public_key().public_bytes_raw()
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        return private_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    numbers = private_key.public_key().public_numbers()
+    return numbers.y.to_bytes(_prime_length(numbers.parameter_numbers.p), "big")
+
+
+def _check_key_type(group_code: int, private_key: KeySharePrivateKey) -> None:
+    if group_code == _X25519:
+        matches = isinstance(private_key, x25519.X25519PrivateKey)
+    elif group_code == _X448:
+        matches = isinstance(private_key, x448.X448PrivateKey)
+    elif group_code in _EC_CURVES:
+        matches = isinstance(private_key, ec.EllipticCurvePrivateKey) and isinstance(
+            private_key.curve, _EC_CURVES[group_code]
+        )
+    elif group_code in _FFDHE_PRIMES_HEX:
+        matches = isinstance(private_key, dh.DHPrivateKey) and private_key.parameters().parameter_numbers().p == int(
+            _FFDHE_PRIMES_HEX[group_code], 16
+        )
+    else:
+        raise ValueError(_no_decryption_reason(group_code))
+    if not matches:
+        raise ValueError(f"a {type(private_key).__name__} is not a private key of group 0x{group_code:04x}")
+
+
+def exchange_key_share(group_code: int, private_key: KeySharePrivateKey, server_key_exchange: bytes) -> bytes:
+    """The (EC)DHE shared secret of ``private_key`` and the server's KeyShareEntry.key_exchange.
+
+    X25519/X448: the raw 32/56-byte output, refused when all zero. NIST curves: the x-coordinate, as long as
+    the field. FFDHE: left-padded to the prime's length. A share of the wrong length, a point not on the curve,
+    a compressed point or a value outside 1 < y < p-1 raises ``ValueError``.
+    """
+    _check_key_type(group_code, private_key)
+    where = f"server key share for group 0x{group_code:04x}"
+    if isinstance(private_key, x25519.X25519PrivateKey | x448.X448PrivateKey):
+        return _exchange_xdh(private_key, server_key_exchange, where)
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        return _exchange_ecdh(private_key, server_key_exchange, where)
+    return _exchange_ffdhe(private_key, server_key_exchange, where)
+
+
+def _exchange_xdh(private_key: x25519.X25519PrivateKey | x448.X448PrivateKey, share: bytes, where: str) -> bytes:
+    is_x25519 = isinstance(private_key, x25519.X25519PrivateKey)
+    expected = 32 if is_x25519 else 56
+    if len(share) != expected:
+        raise ValueError(f"{where}: an {'X25519' if is_x25519 else 'X448'} key is {expected} bytes, not {len(share)}")
+    try:
+        if isinstance(private_key, x25519.X25519PrivateKey):
+            secret = private_key.exchange(x25519.X25519PublicKey.from_public_bytes(share))
+        else:
+            secret = private_key.exchange(x448.X448PublicKey.from_public_bytes(share))
+    except ValueError:
+        secret = b""  # OpenSSL refuses an all-zero result itself
+    if not any(secret):
+        raise ValueError(f"{where}: a low-order point, the shared secret would be all zeros (RFC 8446 §7.4.2)")
+    return secret
+
+
+def _exchange_ecdh(private_key: ec.EllipticCurvePrivateKey, share: bytes, where: str) -> bytes:
+    coordinate_length = (private_key.curve.key_size + 7) // 8
+    expected = 1 + 2 * coordinate_length
+    if len(share) != expected or share[0] != 0x04:
+        raise ValueError(f"{where}: not an uncompressed {private_key.curve.name} point of {expected} bytes")
+    try:
+        public_key = ec.EllipticCurvePublicKey.from_encoded_point(private_key.curve, share)
+        return private_key.exchange(ec.ECDH(), public_key)
+    except ValueError:
+        raise ValueError(f"{where}: the point is not on {private_key.curve.name}") from None
+
+
+def _exchange_ffdhe(private_key: dh.DHPrivateKey, share: bytes, where: str) -> bytes:
+    parameter_numbers = private_key.parameters().parameter_numbers()
+    prime = parameter_numbers.p
+    if len(share) != _prime_length(prime):
+        raise ValueError(f"{where}: an FFDHE value is {_prime_length(prime)} bytes, not {len(share)}")
+    y = int.from_bytes(share, "big")
+    # RFC 7919 §5.1: 1 and p-1 would give a secret an attacker knows.
+    if not 1 < y < prime - 1:
+        raise ValueError(f"{where}: the value is not between 1 and p-1")
+    try:
+        secret = private_key.exchange(dh.DHPublicNumbers(y, parameter_numbers).public_key())
+    except ValueError:
+        raise ValueError(f"{where}: OpenSSL refused the value") from None
+    return secret.rjust(_prime_length(prime), b"\x00")
+
+
+@attrs.frozen
+class _ClientKey:
+    public: bytes
+    private: KeySharePrivateKey | None
+    """None for ML-KEM and hybrids: those keys are structural only."""
+
+
+# Guards the first generation of each key: two threads racing through a bare cache could each keep a different
+# key, and a hello built with one would then be unreadable with the other. Reentrant: hybrids nest.
+_CLIENT_KEYS_LOCK = threading.RLock()
+_CLIENT_KEYS: dict[int, _ClientKey] = {}
+
+
+def _client_key(group_code: int) -> _ClientKey:
+    key = _CLIENT_KEYS.get(group_code)
+    if key is None:
+        with _CLIENT_KEYS_LOCK:
+            key = _CLIENT_KEYS.get(group_code)
+            if key is None:
+                key = _CLIENT_KEYS[group_code] = _new_client_key(group_code)
+    return key
+
+
+def _new_client_key(group_code: int) -> _ClientKey:
+    if supports_decryption(group_code):
+        private_key = generate_key_share_private_key(group_code)
+        return _ClientKey(public=key_share_public_bytes(group_code, private_key), private=private_key)
+    rank = _MLKEM_RANKS.get(group_code)
+    if rank is not None:
+        return _ClientKey(public=_mlkem_share(rank), private=None)
+    components = _HYBRIDS.get(group_code)
+    if components is not None:
+        return _ClientKey(public=b"".join(key_share_entry(code) for code in components), private=None)
+    raise ValueError(f"no key share can be generated for group 0x{group_code:04x}")
+
+
 def supports_key_share(group_code: int) -> bool:
     """Whether ``key_share_entry`` can produce a key share for the group."""
-    return group_code in _GENERATORS
+    return supports_decryption(group_code) or group_code in _MLKEM_RANKS or group_code in _HYBRIDS
+
+
+def supports_decryption(group_code: int) -> bool:
+    """Whether ``shared_secret`` can compute the shared secret of the group: (EC)DHE and FFDHE, not ML-KEM."""
+    return group_code in (_X25519, _X448) or group_code in _EC_CURVES or group_code in _FFDHE_PRIMES_HEX
+
+
+def _no_decryption_reason(group_code: int) -> str:
+    if group_code in _MLKEM_RANKS or group_code in _HYBRIDS:
+        return (
+            f"group 0x{group_code:04x} uses ML-KEM: tlsprobe's encapsulation key is structural only and cannot "
+            "decapsulate the server's ciphertext, so there is no shared secret"
+        )
+    return f"group 0x{group_code:04x} is not an (EC)DHE or FFDHE group tlsprobe can compute a shared secret for"
 
 
 @functools.cache
 def key_share_entry(group_code: int) -> bytes:
     """The key_exchange bytes of a client KeyShareEntry for a group; ``ValueError`` for an unsupported one."""
-    generate = _GENERATORS.get(group_code)
-    if generate is None:
-        raise ValueError(f"no key share can be generated for group 0x{group_code:04x}")
-    return generate()
+    return _client_key(group_code).public
 
 
-_GENERATORS: dict[int, Callable[[], bytes]] = {
-    0x0017: lambda: _ec_share(ec.SECP256R1()),
-    0x0018: lambda: _ec_share(ec.SECP384R1()),
-    0x0019: lambda: _ec_share(ec.SECP521R1()),
-    0x001D: _x25519_share,
-    0x001E: _x448_share,
-    **{code: functools.partial(_ffdhe_share, code) for code in _FFDHE_PRIMES_HEX},
-    0x0200: lambda: _mlkem_share(2),
-    0x0201: lambda: _mlkem_share(3),
-    0x0202: lambda: _mlkem_share(4),
-    # Hybrids concatenate the components in the order their specification gives.
-    0x11EB: lambda: key_share_entry(0x0017) + key_share_entry(0x0201),  # SecP256r1MLKEM768
-    0x11EC: lambda: key_share_entry(0x0201) + key_share_entry(0x001D),  # X25519MLKEM768
-    0x11ED: lambda: key_share_entry(0x0018) + key_share_entry(0x0202),  # SecP384r1MLKEM1024
-    0x6399: lambda: key_share_entry(0x001D) + key_share_entry(0x0201),  # X25519Kyber768Draft00
-}
+def shared_secret(group_code: int, server_key_exchange: bytes) -> bytes:
+    """The shared secret of this process's key share for the group (``key_share_entry``) and the server's.
+
+    ``ValueError`` for a group whose secret cannot be computed (see ``supports_decryption``) and for an invalid
+    server share (see ``exchange_key_share``).
+    """
+    if not supports_decryption(group_code):
+        raise ValueError(_no_decryption_reason(group_code))
+    private_key = _client_key(group_code).private
+    if private_key is None:  # pragma: no cover - supports_decryption groups always have one
+        raise ValueError(_no_decryption_reason(group_code))
+    return exchange_key_share(group_code, private_key, server_key_exchange)
 
 
 def ffdhe_prime(group_code: int) -> int | None:
