@@ -43,6 +43,7 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
         "extended_master_secret",
         "fallback_scsv",
         "supported_groups",
+        "signature_algorithms",
         "heartbleed",
         "openssl_ccs_injection",
         "robot",

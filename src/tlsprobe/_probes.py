@@ -8,7 +8,8 @@ is a rejection only when it does so on every attempt.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import anyio
@@ -31,7 +32,9 @@ from tlsprobe.wire import (
     AlertLevel,
     CertificateMessage,
     CertificateRequest,
+    CertificateVerify,
     ClientHelloSpec,
+    EncryptedExtensions,
     EphemeralKey,
     HelloRetryRequest,
     ServerFlightReader,
@@ -39,11 +42,16 @@ from tlsprobe.wire import (
     ServerHelloDone,
     ServerKeyExchange,
     SSL2ServerHello,
+    Tls13Certificate,
+    Tls13CertificateRequest,
+    Tls13FlightDecryptor,
+    Tls13UnsupportedError,
     build_client_hello,
     build_sslv2_client_hello,
     ephemeral_key_for_tls13_group,
     parse_server_key_exchange,
     server_key_exchange_signature_scheme,
+    supports_decryption,
 )
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code
@@ -95,6 +103,24 @@ class SSL2Accepted:
     """Its DER certificate."""
 
 
+@attrs.frozen(kw_only=True)
+class Tls13Flight:
+    """A TLS 1.3 server's handshake flight, decrypted with the probe's own key share."""
+
+    cipher_suite: int
+    """The suite the server picked."""
+    key_share_group: int
+    """The group of the key exchange."""
+    encrypted_extensions: EncryptedExtensions
+    """ALPN, early data, server name acknowledgement..."""
+    certificate_request: Tls13CertificateRequest | None
+    """The server's request for a client certificate, if any."""
+    certificate: Tls13Certificate | None
+    """The chain, with the OCSP response and SCTs of each entry."""
+    certificate_verify: CertificateVerify | None
+    """The signature scheme the server used, and whether the signature verifies."""
+
+
 HelloOutcome = HelloAccepted | HelloRejected
 SSL2Outcome = SSL2Accepted | HelloRejected
 
@@ -121,6 +147,57 @@ class NativeProber:
         if isinstance(outcome, HelloRejected):
             return outcome
         return _interpret_tls_flight(outcome, offered)
+
+    async def tls13_flight(self, meter: ProbeMeter, spec: ClientHelloSpec) -> Tls13Flight | HelloRejected:
+        """Send a TLS 1.3 ClientHello whose key shares this process can decrypt, and decrypt the server's flight.
+
+        A HelloRetryRequest for a group the probe can decrypt is answered by one more hello on a new connection,
+        with a key share for that group; one for any other group (ML-KEM) is a refusal for this purpose.
+        """
+        for _ in range(2):
+            outcome = await self._with_retries(meter, functools.partial(self._exchange_tls13, meter, spec))
+            if not isinstance(outcome, HelloRetryRequest):
+                return outcome
+            group = outcome.selected_group
+            if group is None or not supports_decryption(group) or group in spec.key_share_groups:
+                break
+            spec = attrs.evolve(spec, key_share_groups=(group,))
+        return HelloRejected(alert=None, reason="server wants a key share this probe cannot decrypt with")
+
+    async def _exchange_tls13(
+        self, meter: ProbeMeter, spec: ClientHelloSpec
+    ) -> Tls13Flight | HelloRejected | HelloRetryRequest:
+        hello = build_client_hello(spec)
+        async with self._connector.connect(meter) as stream:
+            received = bytearray()
+            try:
+                with anyio.fail_after(self._timeouts.read_s):
+                    await stream.send(hello)
+                    first = await _first_answer(stream, received)
+                    if not isinstance(first, ServerHello):
+                        return first
+                    if first.version is not TLSVersion.TLS1_3:
+                        return HelloRejected(alert=None, reason=f"server answered with {first.version.label}")
+                    decryptor = Tls13FlightDecryptor(hello)
+                    events = decryptor.feed(bytes(received))
+                    while not decryptor.done:
+                        try:
+                            events += decryptor.feed(await stream.receive(_RECEIVE_SIZE))
+                        except anyio.EndOfStream:
+                            raise MalformedServerResponseError(
+                                "server closed the connection before the end of its TLS 1.3 flight"
+                            ) from None
+            except TimeoutError:
+                raise ResponseTimeoutError(
+                    f"no complete TLS 1.3 flight from the server within {self._timeouts.read_s:g} s"
+                ) from None
+            except (anyio.BrokenResourceError, OSError):
+                if not received:
+                    raise _SilentClose from None
+                raise ConnectionClosedError("server reset the connection during its TLS 1.3 flight") from None
+            except Tls13UnsupportedError as error:
+                raise MalformedServerResponseError(f"cannot follow the server's TLS 1.3 flight: {error}") from None
+        return _tls13_flight(events, first)
 
     async def converse(
         self, meter: ProbeMeter, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]]
@@ -215,6 +292,48 @@ class NativeProber:
         if not events:
             raise _SilentClose
         return events
+
+
+async def _first_answer(stream: SocketStream, received: bytearray) -> ServerHello | HelloRetryRequest | HelloRejected:
+    """Read until the server's first answer is known, keeping every byte received (for the decryptor)."""
+    reader = ServerFlightReader()
+    while True:
+        try:
+            data = await stream.receive(_RECEIVE_SIZE)
+        except anyio.EndOfStream:
+            if not received:
+                raise _SilentClose from None
+            raise MalformedServerResponseError("server closed the connection in the middle of its answer") from None
+        received += data
+        for event in reader.feed(data):
+            if isinstance(event, ServerHello | HelloRetryRequest):
+                return event
+            if isinstance(event, Alert) and event.level != AlertLevel.warning:
+                return HelloRejected(alert=event, reason=f"server sent the alert {event.description_name}")
+
+
+def _tls13_flight(events: Sequence[object], server_hello: ServerHello) -> Tls13Flight | HelloRejected:
+    found: dict[type, object] = {}
+    for event in events:
+        if isinstance(event, Alert):
+            return HelloRejected(alert=event, reason=f"server sent the alert {event.description_name}")
+        found.setdefault(type(event), event)
+    extensions = found.get(EncryptedExtensions)
+    if not isinstance(extensions, EncryptedExtensions) or server_hello.key_share_group is None:
+        raise MalformedServerResponseError("server's TLS 1.3 flight has no EncryptedExtensions or key share")
+    request, certificate, verify = (
+        found.get(Tls13CertificateRequest),
+        found.get(Tls13Certificate),
+        found.get(CertificateVerify),
+    )
+    return Tls13Flight(
+        cipher_suite=server_hello.cipher_suite,
+        key_share_group=server_hello.key_share_group,
+        encrypted_extensions=extensions,
+        certificate_request=request if isinstance(request, Tls13CertificateRequest) else None,
+        certificate=certificate if isinstance(certificate, Tls13Certificate) else None,
+        certificate_verify=verify if isinstance(verify, CertificateVerify) else None,
+    )
 
 
 def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> HelloOutcome:

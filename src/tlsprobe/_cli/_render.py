@@ -25,6 +25,7 @@ from tlsprobe.checks.heartbleed import HeartbleedResult
 from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.checks.robot import RobotResult
 from tlsprobe.checks.session_resumption import SessionResumptionResult
+from tlsprobe.checks.signature_algorithms import SignatureAlgorithmsResult
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import named_group_by_code
@@ -110,6 +111,13 @@ def _describe_result(name: str, result: object) -> str:
         case ALPNResult():
             protocols = ", ".join(result.accepted_protocols) or "none"
             return f"ALPN:                   {protocols} ({result.tested_version.label})"
+        case SignatureAlgorithmsResult():
+            parts = [
+                f"{at.version.label}: {', '.join(scheme.name for scheme in at.accepted) or 'none'}"
+                for at in (result.tls1_3, result.tls1_2)
+                if at is not None
+            ]
+            return f"Signature schemes:      {'; '.join(parts) or 'n/a'}"
         case SessionResumptionResult():
             ways = (
                 ("ID", result.session_id_resumption),

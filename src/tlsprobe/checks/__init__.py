@@ -31,6 +31,11 @@ from tlsprobe.checks.session_resumption import (
     SessionResumptionCheck,
     SessionResumptionResult,
 )
+from tlsprobe.checks.signature_algorithms import (
+    SignatureAlgorithmsAtVersion,
+    SignatureAlgorithmsCheck,
+    SignatureAlgorithmsResult,
+)
 from tlsprobe.wire._rsa_kex import PaddingVariant
 
 __all__ = [
@@ -73,6 +78,9 @@ __all__ = [
     "ServerContext",
     "SessionResumptionCheck",
     "SessionResumptionResult",
+    "SignatureAlgorithmsAtVersion",
+    "SignatureAlgorithmsCheck",
+    "SignatureAlgorithmsResult",
     "StrictTransportSecurity",
     "SupportedGroupsCheck",
     "SupportedGroupsResult",

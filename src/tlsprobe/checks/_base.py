@@ -12,7 +12,7 @@ from tlsprobe._config import ServerTarget
 from tlsprobe._conversation import Conversation
 from tlsprobe._models import ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
-from tlsprobe._probes import HelloOutcome, HelloRejected, NativeProber, SSL2Outcome
+from tlsprobe._probes import HelloOutcome, HelloRejected, NativeProber, SSL2Outcome, Tls13Flight
 from tlsprobe.wire import ClientHelloSpec
 
 ResultT_co = TypeVar("ResultT_co", covariant=True)
@@ -82,6 +82,10 @@ class ServerContext:
     async def hello(self, spec: ClientHelloSpec) -> HelloOutcome:
         """Send a hand-built ClientHello on a new connection and read the server's first flight."""
         return await self._prober.hello(self._meter, spec)
+
+    async def tls13_flight(self, spec: ClientHelloSpec) -> Tls13Flight | HelloRejected:
+        """Send a TLS 1.3 ClientHello and decrypt the server's flight (chain, extensions, CertificateVerify)."""
+        return await self._prober.tls13_flight(self._meter, spec)
 
     async def converse(
         self, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]]

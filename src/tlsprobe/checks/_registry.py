@@ -18,6 +18,7 @@ from tlsprobe.checks.heartbleed import HeartbleedCheck
 from tlsprobe.checks.http_headers import HTTPHeadersCheck
 from tlsprobe.checks.robot import RobotCheck
 from tlsprobe.checks.session_resumption import SessionResumptionCheck
+from tlsprobe.checks.signature_algorithms import SignatureAlgorithmsCheck
 from tlsprobe.wire._versions import TLSVersion
 
 DEFAULT_CHECKS: tuple[Check[Any], ...] = (
@@ -28,6 +29,7 @@ DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     ExtendedMasterSecretCheck(),
     FallbackSCSVCheck(),
     SupportedGroupsCheck(),
+    SignatureAlgorithmsCheck(),
     HeartbleedCheck(),
     CCSInjectionCheck(),
     RobotCheck(),

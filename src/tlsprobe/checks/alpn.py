@@ -3,8 +3,8 @@
 How, like cipher suites: offer every registered protocol ID, read the one the server selects, remove it, repeat
 until it selects none (or refuses with no_application_protocol); then offer the accepted ones reversed to learn
 whether it selects by its own preference. Below TLS 1.3 the selection is in the ServerHello, at the version of the
-shared TLS <= 1.2 baseline hello; a server that speaks only TLS 1.3 puts it in its encrypted extensions, which are
-decrypted with the probe's own key share.
+shared TLS <= 1.2 baseline hello; a server that speaks only TLS 1.3 puts it in its EncryptedExtensions, which
+are decrypted with the probe's own key share.
 Connections: one per accepted protocol, plus one, plus one for the order when two or more are accepted.
 References: RFC 7301, the IANA ALPN Protocol IDs registry.
 """
@@ -18,7 +18,7 @@ import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
 from tlsprobe._hello_specs import common_suite_codes, tls_hello
-from tlsprobe._probes import HelloAccepted
+from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._enumeration import order_enforced, picks_until_refused
 from tlsprobe.checks._tls12_baseline import tls12_baseline
@@ -58,7 +58,7 @@ class ALPNCheck:
         try:
             version = (await tls12_baseline(server)).version
         except CheckNotApplicable:
-            raise CheckNotApplicable("ALPN of a server that speaks only TLS 1.3 is not probed yet") from None
+            return await _tls13_protocols(server)
         if version is TLSVersion.SSL3:
             raise CheckNotApplicable("SSL 3.0 hellos carry no extensions, so no ALPN")
         base = tls_hello(version, common_suite_codes(version), server.profile.server_name)
@@ -70,6 +70,16 @@ class ALPNCheck:
             return outcome.server_hello.alpn_protocol
 
         return await enumerate_protocols(version, selected)
+
+
+async def _tls13_protocols(server: ServerContext) -> ALPNResult:
+    base = tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server.profile.server_name)
+
+    async def selected(offered: Sequence[str]) -> str | None:
+        flight = await server.tls13_flight(attrs.evolve(base, alpn_protocols=tuple(offered)))
+        return None if isinstance(flight, HelloRejected) else flight.encrypted_extensions.alpn_protocol
+
+    return await enumerate_protocols(TLSVersion.TLS1_3, selected)
 
 
 async def enumerate_protocols(

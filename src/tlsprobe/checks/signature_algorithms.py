@@ -1,0 +1,186 @@
+"""Signature algorithms: the signature schemes the server signs its handshake with, under TLS 1.2 and TLS 1.3.
+
+How, like cipher suites: offer every scheme in signature_algorithms, read the one the server signed with, remove
+it, repeat until the server refuses.
+- TLS 1.2: (EC)DHE suites only, so that a ServerKeyExchange carries the scheme in the clear. A server with two
+  certificates moves on to the other one's schemes once the first one's are all gone, so both are found.
+- TLS 1.3: the scheme is in the CertificateVerify, which is encrypted: the server's flight is decrypted with the
+  probe's own key share (``wire._tls13``).
+A server that signs with a scheme that was not offered ends the enumeration (it ignores the client's list),
+and that scheme is reported. Connections: per version, one per accepted scheme plus one.
+References: RFC 8446 §4.2.3 and §4.4.3, RFC 5246 §7.4.1.4.1, RFC 8422 §5.4, the IANA TLS SignatureScheme registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import ClassVar, final
+
+import attrs
+
+from tlsprobe._exceptions import CheckNotApplicable
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
+from tlsprobe._probes import HelloAccepted, HelloRejected
+from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._enumeration import picks_until_refused
+from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.wire import SIGNATURE_SCHEMES, SignatureScheme, signature_scheme_by_code
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import KeyExchange, suites_for_version
+
+_SIGNED_KEY_EXCHANGES = frozenset({KeyExchange.ECDHE, KeyExchange.DHE})
+# Offered strongest first, as a modern client would: many servers sign with the first scheme they share with the
+# client, and a scanner that listed SHA-1 first would make them pick it.
+_OFFER_ORDER = (
+    "ed25519",
+    "ed448",
+    "ecdsa_secp256r1_sha256",
+    "ecdsa_secp384r1_sha384",
+    "ecdsa_secp521r1_sha512",
+    "rsa_pss_rsae_sha256",
+    "rsa_pss_rsae_sha384",
+    "rsa_pss_rsae_sha512",
+    "rsa_pss_pss_sha256",
+    "rsa_pss_pss_sha384",
+    "rsa_pss_pss_sha512",
+    "rsa_pkcs1_sha256",
+    "rsa_pkcs1_sha384",
+    "rsa_pkcs1_sha512",
+    "ecdsa_brainpoolP256r1tls13_sha256",
+    "ecdsa_brainpoolP384r1tls13_sha384",
+    "ecdsa_brainpoolP512r1tls13_sha512",
+    "dsa_sha256",
+    "dsa_sha384",
+    "dsa_sha512",
+)
+
+
+def offered_schemes() -> list[int]:
+    """Every known scheme, in the order offered: ``_OFFER_ORDER``, then the rest (weak or exotic) by code."""
+    rank = {name: index for index, name in enumerate(_OFFER_ORDER)}
+    ordered = sorted(SIGNATURE_SCHEMES, key=lambda scheme: (rank.get(scheme.name, len(rank)), scheme.code))
+    return [scheme.code for scheme in ordered]
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SignatureAlgorithmsAtVersion:
+    """The signature schemes the server used at one protocol version."""
+
+    version: TLSVersion
+    """The protocol version of the hellos."""
+    accepted: tuple[SignatureScheme, ...]
+    """Schemes the server signed with, in the order it picked them."""
+    rejected: tuple[str, ...]
+    """Names of the schemes offered and never used."""
+    chosen_outside_offer: SignatureScheme | None
+    """A scheme the server signed with although it was not offered (it ignores the client's list)."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SignatureAlgorithmsResult:
+    """The signature schemes the server accepts."""
+
+    tls1_2: SignatureAlgorithmsAtVersion | None
+    """Under TLS 1.2 (None: no TLS 1.2, or no (EC)DHE suite to sign)."""
+    tls1_3: SignatureAlgorithmsAtVersion | None
+    """Under TLS 1.3 (None: no TLS 1.3). Only schemes RFC 8446 allows for the handshake signature are offered."""
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SignatureAlgorithmsCheck:
+    """Signature schemes the server signs with (TLS 1.2 and TLS 1.3)."""
+
+    result_type: ClassVar[type] = SignatureAlgorithmsResult
+
+    @property
+    def name(self) -> str:
+        """``signature_algorithms``."""
+        return "signature_algorithms"
+
+    async def run(self, server: ServerContext) -> SignatureAlgorithmsResult:
+        """Enumerate under each version the server speaks."""
+        tls12 = await _tls12_schemes(server)
+        tls13 = await _tls13_schemes(server) if server.profile.highest_version is TLSVersion.TLS1_3 else None
+        return SignatureAlgorithmsResult(tls1_2=tls12, tls1_3=tls13)
+
+
+async def _tls12_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion | None:
+    try:
+        if (await tls12_baseline(server)).version is not TLSVersion.TLS1_2:
+            return None
+    except CheckNotApplicable:
+        return None
+    suites = [
+        suite.code
+        for suite in suites_for_version(TLSVersion.TLS1_2)
+        if suite.key_exchange in _SIGNED_KEY_EXCHANGES and not suite.is_anonymous
+    ][:MAX_HELLO_SUITES]
+    base = tls_hello(TLSVersion.TLS1_2, suites, server.profile.server_name)
+
+    async def signed_with(offered: Sequence[int]) -> int | None:
+        outcome = await server.hello(attrs.evolve(base, signature_algorithms=tuple(offered)))
+        if not isinstance(outcome, HelloAccepted) or outcome.version is not TLSVersion.TLS1_2:
+            return None
+        return outcome.signature_scheme
+
+    schemes = offered_schemes()
+    first = await signed_with(schemes)
+    if first is None:
+        return None  # refuses (EC)DHE altogether: nothing is signed under TLS 1.2
+    return await enumerate_schemes(TLSVersion.TLS1_2, schemes, signed_with, first=first)
+
+
+async def _tls13_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion | None:
+    base = tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server.profile.server_name)
+
+    async def signed_with(offered: Sequence[int]) -> int | None:
+        flight = await server.tls13_flight(attrs.evolve(base, signature_algorithms=tuple(offered)))
+        if isinstance(flight, HelloRejected) or flight.certificate_verify is None:
+            return None
+        return flight.certificate_verify.signature_scheme
+
+    schemes = [code for code in offered_schemes() if _allowed_in_tls13(code)]
+    return await enumerate_schemes(TLSVersion.TLS1_3, schemes, signed_with)
+
+
+def _allowed_in_tls13(code: int) -> bool:
+    # RFC 8446 §4.2.3: PKCS#1 v1.5, DSA, SHA-1 and SHA-224 schemes may not sign a TLS 1.3 handshake.
+    name = _scheme(code).name
+    return not name.startswith(("rsa_pkcs1", "dsa_")) and not name.endswith(("sha1", "sha224"))
+
+
+async def enumerate_schemes(
+    version: TLSVersion,
+    offered: Sequence[int],
+    signed_with: Callable[[Sequence[int]], Awaitable[int | None]],
+    *,
+    first: int | None = None,
+) -> SignatureAlgorithmsAtVersion:
+    """Offer, read the scheme used, remove it, repeat; ``signed_with`` sends one hello (None: refused), and
+    ``first`` is its answer to the whole offer when already known."""
+    outside: list[int] = []
+    if first is not None and first not in offered:
+        outside.append(first)
+        first = None
+
+    async def pick(candidates: Sequence[int]) -> int | None:
+        scheme = await signed_with(candidates)
+        if scheme is not None and scheme not in candidates:
+            outside.append(scheme)
+            return None
+        return scheme
+
+    order = [] if outside else await picks_until_refused(pick, offered, first=first)
+    return SignatureAlgorithmsAtVersion(
+        version=version,
+        accepted=tuple(_scheme(code) for code in order),
+        rejected=tuple(_scheme(code).name for code in offered if code not in order),
+        chosen_outside_offer=_scheme(outside[0]) if outside else None,
+    )
+
+
+def _scheme(code: int) -> SignatureScheme:
+    return signature_scheme_by_code(code) or SignatureScheme(code, f"unknown_0x{code:04x}")
