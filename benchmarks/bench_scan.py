@@ -6,8 +6,9 @@ proxy, so the figures are what the servers saw: connections accepted and the mos
     python benchmarks/bench_scan.py --servers 10
     python benchmarks/bench_scan.py --servers 10 --sslyze /path/to/venv/bin/sslyze
 
-SSLyze runs as a separate process from its own virtualenv (tlsprobe never imports it), with the commands
-that match tlsprobe's checks: the six cipher-suite commands.
+SSLyze runs as a separate process from its own virtualenv (tlsprobe never imports it), twice: with the six
+cipher-suite commands, then with the commands matching tlsprobe's other checks (compression, fallback SCSV,
+renegotiation, resumption, early data, Heartbleed, CCS injection, ROBOT, elliptic curves, HTTP headers).
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ from tlsprobe import CheckCompleted, Scanner, ServerScanResult, ServerTarget
 from tlsprobe.testing import CountingProxy, LocalTLSServer, generate_test_pki
 
 _SSLYZE_CIPHER_COMMANDS = ("--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3")
+_SSLYZE_FEATURE_COMMANDS = (
+    "--compression",
+    "--fallback",
+    "--reneg",
+    "--resum",
+    "--early_data",
+    "--heartbleed",
+    "--openssl_ccs",
+    "--robot",
+    "--elliptic_curves",
+    "--http_headers",
+)
 
 
 def _row(tool: str, wall_s: float, proxies: Sequence[CountingProxy], note: str = "") -> str:
@@ -63,12 +76,12 @@ def _per_check_connections(results: list[ServerScanResult]) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in costs.items()}
 
 
-def _sslyze_scan(sslyze: str, targets: list[ServerTarget]) -> tuple[float, str]:
+def _sslyze_scan(sslyze: str, commands: Sequence[str], targets: list[ServerTarget]) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "sslyze.json"
         started = time.perf_counter()
         completed = subprocess.run(
-            [sslyze, *_SSLYZE_CIPHER_COMMANDS, "--json_out", str(out), *(str(target) for target in targets)],
+            [sslyze, *commands, "--json_out", str(out), *(str(target) for target in targets)],
             capture_output=True,
             text=True,
             check=False,
@@ -100,7 +113,7 @@ def main() -> int:
                     certfile=pki.rsa_chain,
                     keyfile=pki.rsa_key,
                     minimum_version=ssl.TLSVersion.TLSv1_2,
-                    http_response=False,
+                    http_response=True,
                 )
             )
             proxies.append(stack.enter_context(CountingProxy("127.0.0.1", server.port)))
@@ -112,15 +125,21 @@ def main() -> int:
         print(_row("tlsprobe (default scan)", wall_s, proxies, f"{complete}/{len(results)} servers fully scanned"))
         breakdown = _per_check_connections(results)
         if options.sslyze:
-            _reset(proxies)
-            sslyze_wall_s, note = _sslyze_scan(options.sslyze, targets)
-            print(_row("SSLyze (6 cipher-suite commands)", sslyze_wall_s, proxies, note))
+            for label, commands in (
+                ("SSLyze (6 cipher-suite commands)", _SSLYZE_CIPHER_COMMANDS),
+                ("SSLyze (10 feature and vulnerability commands)", _SSLYZE_FEATURE_COMMANDS),
+            ):
+                _reset(proxies)
+                sslyze_wall_s, note = _sslyze_scan(options.sslyze, commands, targets)
+                print(_row(label, sslyze_wall_s, proxies, note))
         print()
         print("tlsprobe connections per step (median per server):")
         for name, connections in breakdown.items():
             print(f"  {name:<24} {connections:g}")
         cipher_total = sum(value for name, value in breakdown.items() if name.endswith("_cipher_suites"))
         print(f"  {'all cipher-suite checks':<24} {cipher_total:g}")
+        others = sum(value for name, value in breakdown.items() if not name.endswith("_cipher_suites"))
+        print(f"  {'all other checks':<24} {others - breakdown['connectivity']:g}")
     return 0
 
 
