@@ -7,6 +7,7 @@ import types
 import tlsprobe
 import tlsprobe.checks
 import tlsprobe.testing
+import tlsprobe.trust
 import tlsprobe.wire
 import tlsprobe.wire.catalogue
 
@@ -20,7 +21,7 @@ def _public_names(module: types.ModuleType) -> set[str]:
 
 
 def test_all_is_sorted_and_complete() -> None:
-    for module in (tlsprobe, tlsprobe.checks, tlsprobe.testing, tlsprobe.wire, tlsprobe.wire.catalogue):
+    for module in (tlsprobe, tlsprobe.checks, tlsprobe.testing, tlsprobe.trust, tlsprobe.wire, tlsprobe.wire.catalogue):
         exported = list(module.__all__)
         assert exported == sorted(exported), module.__name__
         assert set(exported) == _public_names(module) | ({"__version__"} & set(exported)), module.__name__

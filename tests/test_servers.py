@@ -325,26 +325,36 @@ def _open_tls_connections(
 ) -> list[ssl.SSLSocket | BaseException]:
     """Open ``count`` TLS connections in parallel threads and keep the successful ones open in ``stack``."""
     results: list[ssl.SSLSocket | BaseException] = [ValueError("not run")] * count
+    lock = threading.Lock()
+    collected = False
 
     def connect(index: int) -> None:
         try:
             sock = socket.create_connection(address, timeout=5)
             try:
-                results[index] = context.wrap_socket(sock, server_hostname="localhost")
+                tls = context.wrap_socket(sock, server_hostname="localhost")
             except BaseException:
                 sock.close()
                 raise
         except (OSError, ValueError) as error:
             results[index] = error
+            return
+        with lock:
+            if collected:  # finished after the caller stopped waiting: nobody else will close it
+                tls.close()
+                return
+            results[index] = tls
 
     threads = [threading.Thread(target=connect, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
-    for result in results:
-        if isinstance(result, ssl.SSLSocket):
-            stack.enter_context(result)
+    with lock:
+        collected = True
+        for result in results:
+            if isinstance(result, ssl.SSLSocket):
+                stack.enter_context(result)
     return results
 
 

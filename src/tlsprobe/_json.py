@@ -6,7 +6,7 @@ The document::
      "servers": [<ServerScanResult>, ...], "invalid_targets": [<InvalidTargetLine>, ...]}
 
 Values: enums as their value, datetimes as ISO 8601 (UTC), bytes as lowercase hex, IP addresses as text,
-tuples as arrays, frozensets as sorted arrays, attrs records as objects with their fields in order.
+certificates as PEM, tuples as arrays, frozensets as sorted arrays, attrs records as objects with their fields in order.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from typing import Any, Final, cast
 
 import attrs
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from tlsprobe._config import InvalidTargetLine
 from tlsprobe._models import ServerScanResult
@@ -41,6 +43,8 @@ def to_jsonable(value: object) -> Any:
             return value.hex()
         case ipaddress.IPv4Address() | ipaddress.IPv6Address():
             return str(value)
+        case x509.Certificate():
+            return value.public_bytes(serialization.Encoding.PEM).decode("ascii")
         case frozenset() | set():
             return sorted((to_jsonable(item) for item in value), key=json.dumps)
         case tuple() | list():

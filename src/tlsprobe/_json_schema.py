@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
+from cryptography import x509
 
 from tlsprobe._config import InvalidTargetLine
 from tlsprobe._json import SCHEMA_VERSION
@@ -47,6 +48,8 @@ class _SchemaBuilder:
             return {"type": "string", "format": "date-time"}
         if annotation is bytes:
             return {"type": "string", "pattern": "^([0-9a-f]{2})*$"}
+        if annotation is x509.Certificate:
+            return {"type": "string", "pattern": "^-----BEGIN CERTIFICATE-----"}
         if annotation in (ipaddress.IPv4Address, ipaddress.IPv6Address):
             return {"type": "string", "format": "ipv4" if annotation is ipaddress.IPv4Address else "ipv6"}
         if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
