@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from tests.servers.processes import start_gnutls_serv, start_nassl_server, start_openssl_s_server
+from tests.servers.processes import start_gnutls_serv, start_nassl_server, start_openssl_s_server, start_tlslite_server
 from tlsprobe import CheckCompleted, TLSVersion, scan_server
 from tlsprobe.checks import SupportedGroupsCheck, SupportedGroupsResult
 from tlsprobe.testing import LocalTLSServer, TestPKI
@@ -100,3 +100,25 @@ async def test_fixed_dh_parameters_are_no_named_group(test_pki: TestPKI) -> None
     assert groups.ffdhe_below_tls1_3 is not None
     assert groups.ffdhe_below_tls1_3.accepted_groups == ()
     assert len(groups.ffdhe_below_tls1_3.rejected_groups) == 5
+
+
+async def test_post_quantum_hybrids_are_found_by_hello_retry_request(test_pki: TestPKI) -> None:
+    pytest.importorskip("kyber_py", reason="tlslite-ng needs kyber-py for ML-KEM")
+    # tlslite-ng with ML-KEM (kyber-py): two hybrids and a classical group. The hello sends no key share, so
+    # the server names the group it wants in a HelloRetryRequest: no ML-KEM computation is needed to find it.
+    with start_tlslite_server(
+        cert=test_pki.rsa_chain,
+        key=test_pki.rsa_key,
+        min_version="tls1.3",
+        max_version="tls1.3",
+        extra_args=["--groups", "x25519mlkem768,secp256r1mlkem768,x25519"],
+    ) as server:
+        groups = await _groups(f"127.0.0.1:{server.port}")
+    assert groups.tls1_3 is not None
+    assert {group.name for group in groups.tls1_3.accepted_groups} == {
+        "X25519MLKEM768",
+        "SecP256r1MLKEM768",
+        "x25519",
+    }
+    assert "SecP384r1MLKEM1024" in groups.tls1_3.rejected_groups
+    assert groups.ecdhe_below_tls1_3 is None

@@ -59,7 +59,16 @@ _READ_REQUEST_TIMEOUT_S = 1.0
 class ServerConfig:
     """Certificate, key and handshake settings shared by every connection of one server."""
 
-    def __init__(self, *, cert: Path, key: Path, min_version: str, max_version: str, ciphers: list[str] | None) -> None:
+    def __init__(
+        self,
+        *,
+        cert: Path,
+        key: Path,
+        min_version: str,
+        max_version: str,
+        ciphers: list[str] | None,
+        groups: list[str] | None = None,
+    ) -> None:
         chain = X509CertChain()
         chain.parsePemList(cert.read_text())
         self.cert_chain = chain
@@ -75,6 +84,11 @@ class ServerConfig:
             if "rc4" in ciphers or "null" in ciphers:
                 # RC4-MD5 and NULL-MD5 need the MD5 MAC, which tlslite leaves out by default.
                 settings.macNames = [*settings.macNames, "md5"]
+        if groups:
+            # tlslite names; the ML-KEM hybrids (x25519mlkem768...) need the kyber-py package.
+            settings.eccCurves = [group for group in groups if not group.startswith("ffdhe")]
+            settings.dhGroups = [group for group in groups if group.startswith("ffdhe")]
+            settings.keyShares = [group for group in settings.keyShares if group in groups]
         self.settings = settings.validate()
         self.session_cache = SessionCache()
 
@@ -143,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated tlslite cipher names, from: {','.join(ALL_CIPHER_NAMES)}",
     )
     parser.add_argument(
+        "--groups",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        help="comma-separated tlslite group names, in the server's order (e.g. x25519mlkem768,x25519)",
+    )
+    parser.add_argument(
         "--no-fallback-scsv",
         action="store_true",
         help="flaw: ignore TLS_FALLBACK_SCSV (RFC 7507) and accept a downgraded hello",
@@ -189,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         min_version=options.min_version,
         max_version=options.max_version,
         ciphers=options.ciphers,
+        groups=options.groups,
     )
     flaws = Flaws(heartbleed=options.heartbleed, ccs_injection=options.ccs_injection, robot=options.robot)
     with contextlib.suppress(KeyboardInterrupt):
