@@ -27,7 +27,7 @@ from pathlib import Path
 
 import anyio
 
-from tlsprobe import CheckCompleted, Scanner, ServerScanResult, ServerTarget
+from tlsprobe import CheckCompleted, CheckFailed, Scanner, ServerScanResult, ServerTarget
 from tlsprobe.testing import CountingProxy, LocalTLSServer, generate_test_pki
 
 _SSLYZE_CIPHER_COMMANDS = ("--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3")
@@ -121,8 +121,8 @@ def main() -> int:
         print("| tool | servers | wall s | connections per server, median (min-max) | max concurrent | notes |")
         print("|---|---|---|---|---|---|")
         wall_s, results = anyio.run(_tlsprobe_scan, targets)
-        complete = sum(all(isinstance(o, CheckCompleted) for o in result.checks) for result in results)
-        print(_row("tlsprobe (default scan)", wall_s, proxies, f"{complete}/{len(results)} servers fully scanned"))
+        clean = sum(not any(isinstance(o, CheckFailed) for o in result.checks) for result in results)
+        print(_row("tlsprobe (default scan)", wall_s, proxies, f"{clean}/{len(results)} servers with no failed check"))
         breakdown = _per_check_connections(results)
         if options.sslyze:
             for label, commands in (
