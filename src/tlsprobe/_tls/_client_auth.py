@@ -13,27 +13,11 @@ import socket
 
 import attrs
 from nassl._nassl import OpenSSLError, WantReadError
-from nassl.legacy_ssl_client import LegacySslClient
-from nassl.ssl_client import (
-    BaseSslClient,
-    ClientCertificateRequested,
-    OpenSslVerifyEnum,
-    OpenSslVersionEnum,
-    SslClient,
-)
+from nassl.ssl_client import BaseSslClient, ClientCertificateRequested
 
+from tlsprobe._tls._clients import new_client
 from tlsprobe._tls._errors import translated_errors
 from tlsprobe.wire._versions import TLSVersion
-
-_NASSL_VERSIONS = {
-    TLSVersion.SSL3: OpenSslVersionEnum.SSLV3,
-    TLSVersion.TLS1_0: OpenSslVersionEnum.TLSV1,
-    TLSVersion.TLS1_1: OpenSslVersionEnum.TLSV1_1,
-    TLSVersion.TLS1_2: OpenSslVersionEnum.TLSV1_2,
-    TLSVersion.TLS1_3: OpenSslVersionEnum.TLSV1_3,
-}
-_ALL_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
-_LEGACY_ALL_CIPHERS = "ALL:COMPLEMENTOFALL"
 
 
 @attrs.frozen
@@ -52,7 +36,7 @@ def observe_client_auth(
     """One handshake at ``version``. With ``send_empty_certificate`` a request is answered with no certificate;
     without it, a request stops the handshake at once (it is only detected)."""
     with translated_errors():
-        client = _new_client(sock, version, server_name, send_empty_certificate)
+        client = new_client(sock, version, server_name, ignore_client_auth=send_empty_certificate)
         try:
             client.do_handshake()
         except ClientCertificateRequested:
@@ -84,33 +68,3 @@ def _tls13_server_accepted(client: BaseSslClient, sock: socket.socket) -> bool:
     except OpenSSLError:
         return False
     return True
-
-
-def nassl_version(version: TLSVersion) -> OpenSslVersionEnum:
-    """nassl's name for ``version`` (SSL 3.0 to TLS 1.3)."""
-    return _NASSL_VERSIONS[version]
-
-
-def _new_client(
-    sock: socket.socket, version: TLSVersion, server_name: str | None, send_empty_certificate: bool
-) -> BaseSslClient:
-    client: BaseSslClient
-    if version is TLSVersion.SSL3:
-        client = LegacySslClient(
-            underlying_socket=sock,
-            ssl_version=_NASSL_VERSIONS[version],
-            ssl_verify=OpenSslVerifyEnum.NONE,
-            ignore_client_authentication_requests=send_empty_certificate,
-        )
-        client.set_cipher_list(_LEGACY_ALL_CIPHERS)
-    else:
-        client = SslClient(
-            underlying_socket=sock,
-            ssl_version=_NASSL_VERSIONS[version],
-            ssl_verify=OpenSslVerifyEnum.NONE,
-            ignore_client_authentication_requests=send_empty_certificate,
-        )
-        client.set_cipher_list(_ALL_CIPHERS)
-    if server_name is not None:
-        client.set_tlsext_host_name(server_name)
-    return client

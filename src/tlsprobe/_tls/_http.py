@@ -19,7 +19,7 @@ from tlsprobe._exceptions import (
     ResponseTimeoutError,
 )
 from tlsprobe._http import HTTPResponse, HTTPResponseParser
-from tlsprobe._tls._client_auth import _new_client
+from tlsprobe._tls._clients import new_client
 from tlsprobe._tls._errors import _openssl_reason, translated_errors
 from tlsprobe.wire._versions import TLSVersion
 
@@ -44,7 +44,7 @@ def fetch_http_response(
     """
     timeout_s = sock.gettimeout() or _DEFAULT_TIMEOUT_S
     with translated_errors():
-        client = _new_client(sock, version, server_name, True)
+        client = new_client(sock, version, server_name, ignore_client_auth=True)
         try:
             client.do_handshake()
         except ClientCertificateRequested:

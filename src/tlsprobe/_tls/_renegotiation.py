@@ -9,14 +9,10 @@ from __future__ import annotations
 import socket
 
 from nassl._nassl import OpenSSLError
-from nassl.legacy_ssl_client import LegacySslClient
-from nassl.ssl_client import OpenSslVerifyEnum
 
-from tlsprobe._tls._client_auth import nassl_version
+from tlsprobe._tls._clients import legacy_client
 from tlsprobe._tls._errors import translated_errors
 from tlsprobe.wire._versions import TLSVersion
-
-_LEGACY_ALL_CIPHERS = "ALL:COMPLEMENTOFALL"
 
 
 def count_client_renegotiations(
@@ -26,15 +22,7 @@ def count_client_renegotiations(
 
     A refusal (an alert, a closed connection, or no answer within the socket's timeout) ends the count.
     """
-    client = LegacySslClient(
-        underlying_socket=sock,
-        ssl_version=nassl_version(version),
-        ssl_verify=OpenSslVerifyEnum.NONE,
-        ignore_client_authentication_requests=True,
-    )
-    client.set_cipher_list(_LEGACY_ALL_CIPHERS)
-    if server_name is not None:
-        client.set_tlsext_host_name(server_name)
+    client = legacy_client(sock, version, server_name, ignore_client_auth=True)
     with translated_errors():
         client.do_handshake()
     successes = 0

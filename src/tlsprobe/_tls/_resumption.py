@@ -33,18 +33,15 @@ from typing import Any
 
 import attrs
 from nassl._nassl import OpenSSLError, WantReadError
-from nassl.legacy_ssl_client import LegacySslClient
-from nassl.ssl_client import BaseSslClient, OpenSslEarlyDataStatusEnum, OpenSslVerifyEnum, SslClient
+from nassl.ssl_client import BaseSslClient, OpenSslEarlyDataStatusEnum
 
-from tlsprobe._tls._client_auth import nassl_version
+from tlsprobe._tls._clients import modern_client, new_client
 from tlsprobe._tls._errors import translated_errors
 from tlsprobe.wire._versions import TLSVersion
 
 TICKET_WAIT_S = 2.0
 """How long to wait for a TLS 1.3 NewSessionTicket after the handshake (capped by the read timeout)."""
 
-_ALL_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
-_LEGACY_ALL_CIPHERS = "ALL:COMPLEMENTOFALL"
 _RECV_SIZE = 16384
 
 _SESSION_ID = re.compile(r"^\s*Session-ID:[ \t]*([0-9A-Fa-f]*)[ \t]*$", re.MULTILINE)
@@ -121,7 +118,7 @@ def resumption_handshake(
     client's ticket support off (TLS <= 1.2). Under TLS 1.3, with ``ticket_wait_s`` > 0, waits that long at most
     for a NewSessionTicket; with 0 the session is taken as it is right after the handshake."""
     with translated_errors():
-        client = _new_client(sock, version, server_name)
+        client = new_client(sock, version, server_name, ignore_client_auth=True)
         if not use_tickets:
             client.disable_stateless_session_resumption()
         if offered is not None:
@@ -154,7 +151,7 @@ def early_data_handshake(
     """Resume ``offered`` (a TLS 1.3 session whose ticket allows early data), sending ``payload`` as 0-RTT data
     (cut to the size the ticket allows)."""
     with translated_errors():
-        client = _modern_client(sock, TLSVersion.TLS1_3, server_name)
+        client = modern_client(sock, TLSVersion.TLS1_3, server_name, ignore_client_auth=True)
         client.set_session(offered._handle)
         client.write_early_data(payload[: offered.max_early_data])
         client.do_handshake()
@@ -162,35 +159,6 @@ def early_data_handshake(
         after = parse_session_text(client.get_session().as_text())
         _close_politely(client)
     return EarlyDataAttempt(resumed=session_resumed(offered.details, after), accepted=accepted)
-
-
-def _new_client(sock: socket.socket, version: TLSVersion, server_name: str | None) -> BaseSslClient:
-    if version is not TLSVersion.SSL3:
-        return _modern_client(sock, version, server_name)
-    # Only nassl's OpenSSL 1.0.2 still speaks SSL 3.0.
-    client = LegacySslClient(
-        underlying_socket=sock,
-        ssl_version=nassl_version(version),
-        ssl_verify=OpenSslVerifyEnum.NONE,
-        ignore_client_authentication_requests=True,
-    )
-    client.set_cipher_list(_LEGACY_ALL_CIPHERS)
-    if server_name is not None:
-        client.set_tlsext_host_name(server_name)
-    return client
-
-
-def _modern_client(sock: socket.socket, version: TLSVersion, server_name: str | None) -> SslClient:
-    client = SslClient(
-        underlying_socket=sock,
-        ssl_version=nassl_version(version),
-        ssl_verify=OpenSslVerifyEnum.NONE,
-        ignore_client_authentication_requests=True,
-    )
-    client.set_cipher_list(_ALL_CIPHERS)
-    if server_name is not None:
-        client.set_tlsext_host_name(server_name)
-    return client
 
 
 def _session_of(client: BaseSslClient, version: TLSVersion) -> TLSSession:
