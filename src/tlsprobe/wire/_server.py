@@ -201,10 +201,11 @@ def _downgrade_sentinel(random: bytes) -> TLSVersion | None:
     return None
 
 
-def _alpn_protocol(body: bytes | None) -> str | None:
+def _alpn_protocol(body: bytes | None, *, error: type[Exception] = MalformedServerResponseError) -> str | None:
+    """The protocol a server's ALPN extension selects (ServerHello or EncryptedExtensions)."""
     if body is None:
         return None
-    decoder = Decoder(body, "ALPN extension")
+    decoder = Decoder(body, "ALPN extension", error=error)
     names = decoder.sub(2, "protocol_name_list")
     decoder.expect_end()
     name = names.vector(1, "protocol_name", minimum=1)

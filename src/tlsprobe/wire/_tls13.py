@@ -46,7 +46,14 @@ from tlsprobe.wire._keyshare import (
     supports_decryption,
 )
 from tlsprobe.wire._records import MAX_FRAGMENT_LENGTH, Decoder, Record, RecordReader
-from tlsprobe.wire._server import Alert, HelloRetryRequest, ServerHello, _parse_server_hello
+from tlsprobe.wire._server import (
+    Alert,
+    HelloRetryRequest,
+    ServerHello,
+    _alpn_protocol,
+    _find_extension,
+    _parse_server_hello,
+)
 from tlsprobe.wire._sigalgs import signature_scheme_by_code
 from tlsprobe.wire._versions import TLSVersion
 
@@ -63,10 +70,6 @@ class Tls13UnsupportedError(ValueError):
 
 
 # ------------------------------------------------------------------------------------------------ events
-
-
-def _find_extension(extensions: tuple[tuple[int, bytes], ...], ext_type: int) -> bytes | None:
-    return next((body for code, body in extensions if code == ext_type), None)
 
 
 @attrs.frozen(kw_only=True)
@@ -422,18 +425,6 @@ def _empty_extension(extensions: tuple[tuple[int, bytes], ...], ext_type: int, n
     return True
 
 
-def _alpn_protocol(body: bytes | None) -> str | None:
-    if body is None:
-        return None
-    decoder = _decoder(body, "ALPN extension")
-    names = decoder.sub(2, "protocol_name_list")
-    decoder.expect_end()
-    name = names.vector(1, "protocol_name", minimum=1)
-    if names.remaining:
-        raise names.error("the server must select exactly one protocol")
-    return name.decode("utf-8", errors="backslashreplace")
-
-
 def parse_encrypted_extensions(body: bytes) -> EncryptedExtensions:
     """Parse an EncryptedExtensions body (without the handshake header)."""
     decoder = _decoder(body, "EncryptedExtensions")
@@ -447,7 +438,9 @@ def parse_encrypted_extensions(body: bytes) -> EncryptedExtensions:
         groups_decoder.expect_end()
     return EncryptedExtensions(
         extensions=extensions,
-        alpn_protocol=_alpn_protocol(_find_extension(extensions, ExtensionType.application_layer_protocol_negotiation)),
+        alpn_protocol=_alpn_protocol(
+            _find_extension(extensions, ExtensionType.application_layer_protocol_negotiation), error=Tls13FlightError
+        ),
         early_data=_empty_extension(extensions, ExtensionType.early_data, "early_data"),
         server_name_acknowledged=_empty_extension(extensions, ExtensionType.server_name, "server_name"),
         supported_groups=groups,
