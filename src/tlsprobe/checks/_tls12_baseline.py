@@ -4,20 +4,26 @@ Several checks read what a ServerHello below TLS 1.3 says (extended master secre
 compression method chosen); they share this one answer, so together they cost one connection (plus one per
 version the server refuses on the way down). It offers DEFLATE as well as no compression, so the same hello tells
 whether the server would compress. Servers that also speak TLS 1.3 are still tested below it: these properties
-only exist there, and a downgrade attack would meet them there.
+only exist there, and a downgrade attack would meet them there. The byte-level probes (Heartbleed, CCS injection)
+talk to the server at the same version, on their own connection (``converse_at_baseline``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import attrs
 
-from tlsprobe._exceptions import CheckNotApplicable
+from tlsprobe._conversation import Conversation
+from tlsprobe._exceptions import CheckNotApplicable, ServerResponseError
 from tlsprobe._hello_specs import common_suite_codes, tls_hello
-from tlsprobe._probes import HelloAccepted
+from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 
+T = TypeVar("T")
 DEFLATE = 1
 _VERSIONS = (TLSVersion.TLS1_2, TLSVersion.TLS1_1, TLSVersion.TLS1_0, TLSVersion.SSL3)
 
@@ -40,3 +46,18 @@ async def _gather(server: ServerContext) -> HelloAccepted:
         if isinstance(outcome, HelloAccepted) and outcome.version is version:
             return outcome
     raise CheckNotApplicable("the server accepts no protocol version from SSL 3.0 to TLS 1.2")
+
+
+async def converse_at_baseline(
+    server: ServerContext, script: Callable[[Conversation], Awaitable[T]], *, heartbeat: bool = False
+) -> tuple[TLSVersion, T]:
+    """Run ``script`` after a broad hello at the baseline's version (the byte-level probes): the version and the
+    script's answer. The server refusing a hello it has just accepted is a ``ServerResponseError``."""
+    version = (await tls12_baseline(server)).version
+    spec = attrs.evolve(
+        tls_hello(version, common_suite_codes(version), server.profile.server_name), heartbeat=heartbeat
+    )
+    answer = await server.converse(spec, script)
+    if isinstance(answer, HelloRejected):
+        raise ServerResponseError(f"server refused at {version.label} a hello it had accepted: {answer.reason}")
+    return version, answer

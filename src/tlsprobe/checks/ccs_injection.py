@@ -17,11 +17,8 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._conversation import Conversation, ServerReaction
-from tlsprobe._exceptions import ServerResponseError
-from tlsprobe._hello_specs import common_suite_codes, tls_hello
-from tlsprobe._probes import HelloRejected
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.checks._tls12_baseline import converse_at_baseline
 from tlsprobe.wire import AlertDescription, ContentType, encode_record
 from tlsprobe.wire._versions import TLSVersion
 
@@ -72,11 +69,7 @@ class CCSInjectionCheck:
 
     async def run(self, server: ServerContext) -> CCSInjectionResult:
         """Send the early ChangeCipherSpec and read how the server takes it."""
-        version = (await tls12_baseline(server)).version
-        spec = tls_hello(version, common_suite_codes(version), server.profile.server_name)
-        reaction = await server.converse(spec, _probe)
-        if isinstance(reaction, HelloRejected):
-            raise ServerResponseError(f"server refused at {version.label} a hello it had accepted: {reaction.reason}")
+        version, reaction = await converse_at_baseline(server, _probe)
         return CCSInjectionResult(
             vulnerable=interpret_ccs_injection(reaction), tested_version=version, server_reaction=reaction.summary()
         )
