@@ -52,12 +52,8 @@ class ServerReaction:
 
     @property
     def alerts(self) -> tuple[Alert, ...]:
-        """The alerts among the records (encrypted alerts cannot be read and are left out)."""
-        return tuple(
-            Alert(level=record.payload[0], description=record.payload[1])
-            for record in self.records
-            if record.content_type == ContentType.alert and len(record.payload) == 2
-        )
+        """The alerts among the records, the first of each alert record (encrypted alerts cannot be read)."""
+        return tuple(alert for record in self.records if (alert := _alert(record)) is not None)
 
     @property
     def fatal_alert(self) -> Alert | None:
@@ -68,11 +64,9 @@ class ServerReaction:
         """A stable description, equal for equal reactions: the content types and alerts, then the ending."""
         parts: list[str] = []
         for record in self.records:
-            if record.content_type == ContentType.alert and len(record.payload) == 2:
-                alert = Alert(level=record.payload[0], description=record.payload[1])
-                parts.append(f"alert {alert.description_name}")
-            else:
-                parts.append(_content_type_name(record.content_type))
+            alert = _alert(record)
+            name = _content_type_name(record.content_type) if alert is None else f"alert {alert.description_name}"
+            parts.append(name)
         parts.append(self.end.value)
         return ", ".join(parts)
 
@@ -137,7 +131,13 @@ class Conversation:
                     return ReactionEnd.enough
 
 
+def _alert(record: Record) -> Alert | None:
+    """The (first) alert a cleartext alert record carries; None for any other record."""
+    if record.content_type != ContentType.alert or len(record.payload) < 2:
+        return None
+    return Alert(level=record.payload[0], description=record.payload[1])
+
+
 def _is_fatal_alert(record: Record) -> bool:
-    return (
-        record.content_type == ContentType.alert and len(record.payload) >= 2 and record.payload[0] == AlertLevel.fatal
-    )
+    alert = _alert(record)
+    return alert is not None and alert.level == AlertLevel.fatal
