@@ -49,8 +49,7 @@ from tlsprobe.wire import (
     build_client_hello,
     build_sslv2_client_hello,
     ephemeral_key_for_tls13_group,
-    parse_server_key_exchange,
-    server_key_exchange_signature_scheme,
+    parse_signed_server_key_exchange,
     supports_decryption,
 )
 from tlsprobe.wire._versions import TLSVersion
@@ -387,11 +386,9 @@ def _read_key_exchange(message: ServerKeyExchange, hello: ServerHello) -> tuple[
     if suite is None:
         return None, None
     try:
-        key = parse_server_key_exchange(message.body, suite.key_exchange, hello.version)
-        scheme = server_key_exchange_signature_scheme(message.body, suite.key_exchange, hello.version)
+        return parse_signed_server_key_exchange(message.body, suite.key_exchange, hello.version)
     except ValueError:
         return None, None  # PSK and SRP key exchanges carry no ephemeral key to report
-    return key, scheme
 
 
 def _check_offered(cipher_suite: int, offered: frozenset[int]) -> None:

@@ -47,7 +47,7 @@ from tlsprobe.wire._server import (
     SSL2ServerHello,
     ephemeral_key_for_tls13_group,
     parse_server_key_exchange,
-    server_key_exchange_signature_scheme,
+    parse_signed_server_key_exchange,
 )
 from tlsprobe.wire._sigalgs import (
     DEFAULT_SIGNATURE_ALGORITHMS,
@@ -150,7 +150,7 @@ __all__ = [
     "named_group_by_name",
     "parse_client_hello",
     "parse_server_key_exchange",
-    "server_key_exchange_signature_scheme",
+    "parse_signed_server_key_exchange",
     "shared_secret",
     "signature_scheme_by_code",
     "suites_for_version",

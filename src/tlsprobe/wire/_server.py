@@ -599,10 +599,12 @@ def parse_server_key_exchange(body: bytes, key_exchange: KeyExchange, version: T
     return _parse_server_key_exchange(body, key_exchange, version)[0]
 
 
-def server_key_exchange_signature_scheme(body: bytes, key_exchange: KeyExchange, version: TLSVersion) -> int | None:
-    """The SignatureScheme code a ServerKeyExchange is signed with: None before TLS 1.2 (the scheme is implied
-    there) and for unsigned ones. Raises like ``parse_server_key_exchange``."""
-    return _parse_server_key_exchange(body, key_exchange, version)[1]
+def parse_signed_server_key_exchange(
+    body: bytes, key_exchange: KeyExchange, version: TLSVersion
+) -> tuple[EphemeralKey, int | None]:
+    """``parse_server_key_exchange``, with the SignatureScheme code the message is signed with: None before TLS 1.2
+    (the scheme is implied there) and for unsigned ones."""
+    return _parse_server_key_exchange(body, key_exchange, version)
 
 
 def _parse_server_key_exchange(
