@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from tlsprobe import CheckCompleted, ScanConfig, ServerScanResult, TLSVersion, scan_server
 from tlsprobe.checks import AcceptedCipherSuite, Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
+
+T = TypeVar("T")
 
 
 def cipher_result(result: ServerScanResult, version: TLSVersion) -> CipherSuitesResult:
@@ -39,3 +41,11 @@ async def scan_both_modes(target: str, config: ScanConfig | None = None) -> tupl
     bundle = await scan_server(target, cipher_checks(), config=config)
     exhaustive = await scan_server(target, cipher_checks(EnumerationMode.EXHAUSTIVE), config=config)
     return bundle, exhaustive
+
+
+def only_result(result: ServerScanResult, result_type: type[T]) -> T:
+    """The result of the one check ``result`` ran, which must have completed with a ``result_type``."""
+    (outcome,) = result.checks
+    assert isinstance(outcome, CheckCompleted), outcome
+    assert isinstance(outcome.result, result_type), outcome.result
+    return outcome.result

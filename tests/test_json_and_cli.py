@@ -107,11 +107,30 @@ def test_python_result_and_json_agree(modern: LocalTLSServer) -> None:
     assert json.loads(json.dumps(converted)) == converted
 
 
-def test_json_out_stdout_and_exit_code_ok(modern: LocalTLSServer, schema: dict[str, Any]) -> None:
-    completed = _run_cli(f"127.0.0.1:{modern.port}", "--json-out", "-")
+def test_json_out_stdout_and_exit_code_ok(modern: LocalTLSServer, schema: dict[str, Any], test_pki: TestPKI) -> None:
+    # The test CA is trusted through --ca-file: the certificate is then of no concern.
+    completed = _run_cli(f"127.0.0.1:{modern.port}", "--json-out", "-", "--ca-file", str(test_pki.ca_cert))
     assert completed.returncode == 0, completed.stderr
     document = json.loads(completed.stdout)  # nothing but JSON on stdout
     jsonschema.validate(document, schema)
+    (certificate,) = [check for check in document["servers"][0]["checks"] if check["name"] == "certificate"]
+    trust = certificate["result"]["deployments"][0]["trust"]
+    assert [(verdict["store"], verdict["trusted"]) for verdict in trust][-1] == ("ca_file", True)
+
+
+def test_an_untrusted_certificate_is_a_concern(modern: LocalTLSServer) -> None:
+    completed = _run_cli(f"127.0.0.1:{modern.port}", "--certificate")
+    assert completed.returncode == 1
+    assert "is not trusted (mozilla: no path from the leaf to a root of the mozilla store" in completed.stdout
+    assert "Host name 127.0.0.1: matches (127.0.0.1)" in completed.stdout
+
+
+def test_an_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    completed = _run_cli("127.0.0.1:1", "--ca-file", str(empty))
+    assert completed.returncode == 2
+    assert f"CA file {str(empty)!r} is empty" in completed.stderr
 
 
 def test_legacy_server_is_a_concern(legacy: LocalTLSServer) -> None:
@@ -172,5 +191,7 @@ def test_demo_runs_offline_and_reports_each_server() -> None:
     assert "scanning 5 servers" in output
     assert "NOT SCANNED [connection_rejected]" in output
     assert "Client certificate:  required" in output
+    # The demo trusts its own CA, so each server's certificate is validated against it.
+    assert output.count("ca_file:               trusted") >= 4
     assert "TLS 1.0 is accepted" in output
     assert "(client order)" in output and "(server order)" in output

@@ -38,6 +38,7 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
     assert len(names) == len(set(names))
     assert names == [
         *(f"{version.value}_cipher_suites" for version in tlsprobe.TLSVersion),
+        "certificate",
         "tls_compression",
         "secure_renegotiation",
         "client_renegotiation",

@@ -5,7 +5,7 @@ The document::
     {"schema_version": 1, "tlsprobe_version": "...", "started_at": "...", "completed_at": "...",
      "servers": [<ServerScanResult>, ...], "invalid_targets": [<InvalidTargetLine>, ...]}
 
-Values: enums as their value, datetimes as ISO 8601 (UTC), bytes as lowercase hex, IP addresses as text,
+Values: enums as their value, datetimes (UTC) and dates as ISO 8601, bytes as lowercase hex, IP addresses as text,
 certificates as PEM, tuples as arrays, frozensets as sorted arrays, attrs records as objects with their fields in order.
 """
 
@@ -37,7 +37,7 @@ def to_jsonable(value: object) -> Any:
             return value
         case enum.Enum():
             return value.value
-        case datetime.datetime():
+        case datetime.datetime() | datetime.date():
             return value.isoformat()
         case bytes():
             return value.hex()

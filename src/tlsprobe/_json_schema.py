@@ -46,6 +46,8 @@ class _SchemaBuilder:
             return {"type": simple[annotation]}
         if annotation is datetime.datetime:
             return {"type": "string", "format": "date-time"}
+        if annotation is datetime.date:
+            return {"type": "string", "format": "date"}
         if annotation is bytes:
             return {"type": "string", "pattern": "^([0-9a-f]{2})*$"}
         if annotation is x509.Certificate:

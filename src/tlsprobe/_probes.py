@@ -32,6 +32,7 @@ from tlsprobe.wire import (
     AlertLevel,
     CertificateMessage,
     CertificateRequest,
+    CertificateStatus,
     CertificateVerify,
     ClientHelloSpec,
     EncryptedExtensions,
@@ -80,6 +81,8 @@ class HelloAccepted:
     """A TLS <= 1.2 CertificateRequest was seen (TLS 1.3 requests are encrypted and not visible here)."""
     signature_scheme: int | None = None
     """The SignatureScheme of a TLS 1.2 ServerKeyExchange (None when there is none)."""
+    ocsp_response: bytes | None = None
+    """The DER OCSP response of a TLS <= 1.2 CertificateStatus message (None when nothing was stapled)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -360,6 +363,7 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
     ephemeral_key: EphemeralKey | None = None
     requested = False
     signature_scheme: int | None = None
+    ocsp_response: bytes | None = None
     if first.version is TLSVersion.TLS1_3 and first.key_share_group is not None:
         ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
     for event in answers[1:]:
@@ -369,6 +373,8 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
             ephemeral_key, signature_scheme = _read_key_exchange(event, first)
         elif isinstance(event, CertificateRequest):
             requested = True
+        elif isinstance(event, CertificateStatus):
+            ocsp_response = event.ocsp_response
     return HelloAccepted(
         version=first.version,
         cipher_suite=first.cipher_suite,
@@ -378,6 +384,7 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
         ephemeral_key=ephemeral_key,
         certificate_requested=requested,
         signature_scheme=signature_scheme,
+        ocsp_response=ocsp_response,
     )
 
 

@@ -52,10 +52,11 @@ def issue(
     not_after: datetime.datetime = NOW + 30 * DAY + datetime.timedelta(hours=1),
     subject: x509.Name | None = None,
     san_critical: bool = False,
+    extensions: Sequence[x509.ExtensionType] = (),
 ) -> Issued:
     """A certificate for ``key`` signed by ``issuer`` (self-signed when None), SHA-256 unless the key is EdDSA.
 
-    The subject is CN=``common_name`` unless ``subject`` is given.
+    The subject is CN=``common_name`` unless ``subject`` is given; ``extensions`` are added, not critical.
 
     ``sans`` entries that parse as IP addresses become iPAddress entries, unless written ``dns:...``.
     """
@@ -102,6 +103,8 @@ def issue(
             except ValueError:
                 entries.append(x509.DNSName(entry))
         builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=san_critical)
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
     algorithm = None if isinstance(signer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     return Issued(builder.sign(signer_key, algorithm), key)
 

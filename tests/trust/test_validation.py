@@ -22,10 +22,17 @@ from tlsprobe.trust import (
     validate_chain,
 )
 
-NO_PATH = (
-    "no path from the leaf to a root of the {} store (an unknown root, or a missing intermediate); "
-    "cryptography: validation failed: candidates exhausted: all candidates exhausted with no interior errors"
-)
+EXHAUSTED = "validation failed: candidates exhausted: all candidates exhausted with no interior errors"
+LEAF_ISSUED_BY_INTERMEDIATE = "'CN=www.example.com', issued by 'CN=tlsprobe trust test intermediate'"
+INTERMEDIATE_ISSUED_BY_ROOT = "'CN=tlsprobe trust test intermediate', issued by 'CN=tlsprobe trust test root'"
+
+
+def no_path(store: str, ending: str, cryptography: str = EXHAUSTED) -> str:
+    """The error of a chain that never reaches ``store``: where the received chain ends, then cryptography's text."""
+    return (
+        f"no path from the leaf to a root of the {store} store: the chain received ends at {ending}, which is not "
+        f"one of its roots (an unknown root, or a missing intermediate); cryptography: {cryptography}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +71,18 @@ def test_chain_in_the_wrong_order_with_the_root_still_validates(test_store: Trus
 def test_chain_missing_its_intermediate(test_store: TrustStore) -> None:
     result = validate_chain([trust_pki().leaf.cert], test_store, at=NOW)
     assert result.verified_chain is None
-    assert result.error == NO_PATH.format("ca_file")
+    assert result.error == no_path("ca_file", LEAF_ISSUED_BY_INTERMEDIATE)
     assert not result.trusted
+
+
+def test_chain_sent_with_its_own_root_against_the_mozilla_store() -> None:
+    # A self-signed root sent along is tried as an intermediate: cryptography then blames a path length.
+    pki = trust_pki()
+    result = validate_chain([pki.leaf.cert, pki.intermediate.cert, pki.root.cert], mozilla_store(), at=NOW)
+    assert result.error is not None
+    assert result.error.startswith(
+        no_path("mozilla", "the self-signed 'CN=tlsprobe trust test root'", cryptography="validation failed: ")
+    )
 
 
 def test_test_chain_against_the_mozilla_store() -> None:
@@ -75,7 +92,7 @@ def test_test_chain_against_the_mozilla_store() -> None:
         store_name=TrustStoreName.MOZILLA,
         store_version=mozilla_store().version,
         verified_chain=None,
-        error=NO_PATH.format("mozilla"),
+        error=no_path("mozilla", INTERMEDIATE_ISSUED_BY_ROOT),
     )
 
 
@@ -104,7 +121,7 @@ def test_the_validation_time_is_the_one_given(test_store: TrustStore) -> None:
 
 def test_self_signed_leaf(tmp_path: Path, test_store: TrustStore) -> None:
     leaf = trust_pki().self_signed.cert
-    assert validate_chain([leaf], test_store, at=NOW).error == NO_PATH.format("ca_file")
+    assert validate_chain([leaf], test_store, at=NOW).error == no_path("ca_file", "the self-signed 'CN=self.example'")
     own = tmp_path / "self.pem"
     own.write_bytes(pem(leaf))
     assert validate_chain([leaf], load_ca_file(own), at=NOW).verified_chain == (leaf,)
@@ -206,7 +223,7 @@ def test_failed_path_validation_as_json(test_store: TrustStore) -> None:
         "store_name": "ca_file",
         "store_version": None,
         "verified_chain": None,
-        "error": NO_PATH.format("ca_file"),
+        "error": no_path("ca_file", LEAF_ISSUED_BY_INTERMEDIATE),
     }
 
 

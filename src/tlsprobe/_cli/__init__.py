@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         config = scan_config(options)
+        checks = selected_checks(options)
     except ConfigurationError as error:
         parser.error(str(error))
     if not options.targets and not options.targets_in:
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else:
                         yield entry
 
-        code = anyio.run(run_scan, targets(), selected_checks(options), config, options, invalid, {})
+        code = anyio.run(run_scan, targets(), checks, config, options, invalid, {})
     finally:
         if targets_file is not None:
             targets_file.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tlsprobe._cli._render_certificate import certificate_concerns
 from tlsprobe._models import CheckCompleted, CheckFailed, ConnectivityFailed, ServerScanResult
 from tlsprobe.checks.ccs_injection import CCSInjectionResult
+from tlsprobe.checks.certificate import CertificateResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
@@ -56,6 +58,8 @@ def _result_concerns(result: object) -> list[str]:
     match result:
         case CipherSuitesResult():
             return _cipher_concerns(result)
+        case CertificateResult():
+            return certificate_concerns(result)
         case CompressionResult(supports_compression=True):
             return [f"TLS compression is accepted with {result.tested_version.label} (CRIME)"]
         case SecureRenegotiationResult(supports_secure_renegotiation=False):

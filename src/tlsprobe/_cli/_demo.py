@@ -67,6 +67,8 @@ def run_demo(arguments: Sequence[str]) -> int:
     options = build_parser().parse_args(list(arguments))
     with tempfile.TemporaryDirectory(prefix="tlsprobe-demo-") as directory, contextlib.ExitStack() as stack:
         pki = generate_test_pki(Path(directory))
+        if options.ca_file is None:
+            options.ca_file = str(pki.ca_cert)  # the demo's own CA: its servers' certificates are trusted
         labels: dict[ServerTarget, str] = {}
         for label, server in _demo_servers(pki):
             stack.enter_context(server)

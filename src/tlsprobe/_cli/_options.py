@@ -11,6 +11,7 @@ from tlsprobe._config import Limits, ScanConfig, Timeouts
 from tlsprobe._exceptions import ConfigurationError
 from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
+from tlsprobe.checks.certificate import CertificateCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck, EnumerationMode
 
 EXIT_OK = 0
@@ -20,8 +21,9 @@ EXIT_USAGE = 2
 _EPILOG = """\
 exit codes:
   0  every server was scanned and nothing of concern was found
-  1  a finding of concern: a deprecated protocol version or weak cipher suite is accepted, or a server or
-     check could not be scanned (a scan that did not happen never passes)
+  1  a finding of concern: a deprecated protocol version or weak cipher suite is accepted, a certificate is
+     untrusted, expired or for another name, a known vulnerability, or a server or check could not be
+     scanned (a scan that did not happen never passes)
   2  usage or input error: bad option, invalid target or targets-file line (valid targets are still scanned)
 
 Run `tlsprobe demo` to scan a few TLS servers that tlsprobe starts on this machine.
@@ -44,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--exhaustive",
         action="store_true",
         help="enumerate cipher suites with one connection per suite (slow; for cross-checking)",
+    )
+    checks.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="PEM (or DER) CA certificates to trust besides the Mozilla and system stores (certificate check)",
     )
     network = parser.add_argument_group("network")
     defaults_limits, default_timeouts = Limits(), Timeouts()
@@ -101,12 +108,16 @@ def _check_help(check: Check[Any]) -> str:
 
 
 def selected_checks(options: argparse.Namespace) -> tuple[Check[Any], ...]:
+    """The checks the options ask for, with their options; ``ConfigurationError`` for an unreadable CA file."""
     chosen = [check for check in DEFAULT_CHECKS if getattr(options, check.name)] or list(DEFAULT_CHECKS)
     if options.exhaustive:
         chosen = [
             attrs.evolve(check, mode=EnumerationMode.EXHAUSTIVE) if isinstance(check, CipherSuitesCheck) else check
             for check in chosen
         ]
+    if options.ca_file is not None:
+        chosen = [CertificateCheck(ca_file=options.ca_file) if isinstance(check, CertificateCheck) else check
+                  for check in chosen]  # fmt: skip
     return tuple(chosen)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tlsprobe._cli._concerns import concerns, suite_weakness
+from tlsprobe._cli._render_certificate import render_certificate
 from tlsprobe._http import StrictTransportSecurity
 from tlsprobe._models import (
     CheckCompleted,
@@ -14,6 +15,7 @@ from tlsprobe._models import (
 )
 from tlsprobe.checks.alpn import ALPNResult
 from tlsprobe.checks.ccs_injection import CCSInjectionResult
+from tlsprobe.checks.certificate import CertificateResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
@@ -59,6 +61,8 @@ def render_server(result: ServerScanResult, label: str | None = None) -> str:
     for outcome in result.checks:
         if isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CipherSuitesResult):
             lines += _render_cipher_suites(outcome.result)
+        elif isinstance(outcome, CheckCompleted) and isinstance(outcome.result, CertificateResult):
+            lines += render_certificate(outcome.result)
         elif isinstance(outcome, CheckCompleted) and isinstance(outcome.result, SupportedGroupsResult):
             lines += _render_groups(outcome.result)
         elif isinstance(outcome, CheckCompleted):

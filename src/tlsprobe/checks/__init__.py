@@ -5,6 +5,15 @@ from tlsprobe.checks._base import Check, ServerContext
 from tlsprobe.checks._registry import DEFAULT_CHECKS, check_by_name
 from tlsprobe.checks.alpn import ALPNCheck, ALPNResult
 from tlsprobe.checks.ccs_injection import CCSInjectionCheck, CCSInjectionResult
+from tlsprobe.checks.certificate import (
+    CertificateCheck,
+    CertificateDeployment,
+    CertificateResult,
+    CertificateRetrieval,
+    OfferedKeyType,
+    TrustStoreVerdict,
+    WithoutSNI,
+)
 from tlsprobe.checks.cipher_suites import (
     AcceptedCipherSuite,
     CipherSuitesCheck,
@@ -44,6 +53,10 @@ __all__ = [
     "AcceptedCipherSuite",
     "CCSInjectionCheck",
     "CCSInjectionResult",
+    "CertificateCheck",
+    "CertificateDeployment",
+    "CertificateResult",
+    "CertificateRetrieval",
     "Check",
     "CipherSuitesCheck",
     "CipherSuitesResult",
@@ -64,6 +77,7 @@ __all__ = [
     "HTTPHeadersResult",
     "HeartbleedCheck",
     "HeartbleedResult",
+    "OfferedKeyType",
     "PaddingVariant",
     "RedirectEnd",
     "RedirectHop",
@@ -84,5 +98,7 @@ __all__ = [
     "StrictTransportSecurity",
     "SupportedGroupsCheck",
     "SupportedGroupsResult",
+    "TrustStoreVerdict",
+    "WithoutSNI",
     "check_by_name",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from tlsprobe.checks._base import Check
 from tlsprobe.checks.alpn import ALPNCheck
 from tlsprobe.checks.ccs_injection import CCSInjectionCheck
+from tlsprobe.checks.certificate import CertificateCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck
 from tlsprobe.checks.compression import CompressionCheck
@@ -23,6 +24,7 @@ from tlsprobe.wire._versions import TLSVersion
 
 DEFAULT_CHECKS: tuple[Check[Any], ...] = (
     *(CipherSuitesCheck(version=version) for version in TLSVersion),
+    CertificateCheck(),
     CompressionCheck(),
     SecureRenegotiationCheck(),
     ClientRenegotiationCheck(),

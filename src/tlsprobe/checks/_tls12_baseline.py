@@ -3,7 +3,8 @@
 Several checks read what a ServerHello below TLS 1.3 says (extended master secret, renegotiation_info, the
 compression method chosen); they share this one answer, so together they cost one connection (plus one per
 version the server refuses on the way down). It offers DEFLATE as well as no compression, so the same hello tells
-whether the server would compress. Servers that also speak TLS 1.3 are still tested below it: these properties
+whether the server would compress, and it asks for OCSP stapling and SCTs, so that its answer is also the
+certificate check's first chain. Servers that also speak TLS 1.3 are still tested below it: these properties
 only exist there, and a downgrade attack would meet them there. The byte-level probes (Heartbleed, CCS injection)
 talk to the server at the same version, on their own connection (``converse_at_baseline``).
 """
@@ -41,7 +42,13 @@ async def _gather(server: ServerContext) -> HelloAccepted:
         if version is TLSVersion.SSL3:
             # An SSL 3.0 hello carries no extensions; the SCSV lets a server still show RFC 5746 support.
             suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
-        spec = attrs.evolve(tls_hello(version, suites, server.profile.server_name), compression_methods=(DEFLATE, 0))
+        spec = attrs.evolve(
+            tls_hello(version, suites, server.profile.server_name),
+            compression_methods=(DEFLATE, 0),
+            # The certificate check reads its first chain from this answer, with what the server staples.
+            status_request=True,
+            signed_certificate_timestamp=True,
+        )
         outcome = await server.hello(spec)
         if isinstance(outcome, HelloAccepted) and outcome.version is version:
             return outcome

@@ -302,7 +302,7 @@ def _unique(certificates: Iterable[x509.Certificate]) -> list[x509.Certificate]:
     return seen
 
 
-def _top_of_received(received: Sequence[x509.Certificate]) -> x509.Certificate:
+def top_of_received(received: Sequence[x509.Certificate]) -> x509.Certificate:
     """Follow issuers from the leaf through the received certificates (in any order) as far as they go."""
     current, used = received[0], [received[0]]
     while not is_self_signed(current):
@@ -371,7 +371,7 @@ class ChainFacts:
 
         incomplete, missing_issuer = False, None
         if verified is None:
-            top = _top_of_received(received)
+            top = top_of_received(received)
             if not is_self_signed(top) and not any(signed_by(top, anchor) for anchor in anchors):
                 incomplete, missing_issuer = True, top.issuer.rfc4514_string()
 

@@ -36,13 +36,11 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from tlsprobe.trust._facts import CertificateFacts
+from tlsprobe.trust._facts import CertificateFacts, is_self_signed, signed_by, top_of_received
 from tlsprobe.trust._stores import TrustStore, TrustStoreName
 
 __all__ = ["HostnameValidation", "PathValidation", "match_hostname", "validate_chain"]
 
-# cryptography's wording when no path reaches the store: it says nothing of why, so a clearer sentence goes first.
-_NO_PATH: Final = "validation failed: candidates exhausted: all candidates exhausted with no interior errors"
 _LABEL: Final = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
 
 
@@ -132,6 +130,23 @@ def _policy_builder(store: TrustStore, at: datetime.datetime) -> PolicyBuilder:
     )
 
 
+def _unreached_store(received: Sequence[x509.Certificate], store: TrustStore) -> str | None:
+    """Why ``received`` cannot reach ``store`` (its top is neither a root of the store nor issued by one); None
+    when it does reach it, so that a failure has another cause."""
+    top = top_of_received(received)
+    if top in store.certificates or any(signed_by(top, root) for root in store.certificates):
+        return None
+    ending = (
+        f"the self-signed {top.subject.rfc4514_string()!r}"
+        if is_self_signed(top)
+        else f"{top.subject.rfc4514_string()!r}, issued by {top.issuer.rfc4514_string()!r}"
+    )
+    return (
+        f"no path from the leaf to a root of the {store.name.value} store: the chain received ends at {ending}, "
+        "which is not one of its roots (an unknown root, or a missing intermediate)"
+    )
+
+
 def validate_chain(received: Sequence[x509.Certificate], store: TrustStore, *, at: datetime.datetime) -> PathValidation:
     """Validate ``received`` (leaf first, then intermediates in any order) against ``store`` at time ``at``.
 
@@ -149,13 +164,10 @@ def validate_chain(received: Sequence[x509.Certificate], store: TrustStore, *, a
     try:
         verified = verifier.verify(received[0], list(received[1:]))
     except VerificationError as exc:
-        error = str(exc)
-        if error == _NO_PATH:
-            error = (
-                f"no path from the leaf to a root of the {store.name.value} store "
-                f"(an unknown root, or a missing intermediate); cryptography: {error}"
-            )
-        return failed(error)
+        unreached = _unreached_store(received, store)
+        # cryptography's text for a chain that never reaches the store varies with what the chain holds (a
+        # self-signed CA sent along gives "path length constraint violated"): the plain reason goes first.
+        return failed(f"{unreached}; cryptography: {exc}" if unreached is not None else str(exc))
     return PathValidation(
         store_name=store.name, store_version=store.version, verified_chain=tuple(verified.chain), error=None
     )
