@@ -5,10 +5,15 @@ proxy, so the figures are what the servers saw: connections accepted and the mos
 
     python benchmarks/bench_scan.py --servers 10
     python benchmarks/bench_scan.py --servers 10 --sslyze /path/to/venv/bin/sslyze
+    python benchmarks/bench_scan.py --servers 1 --dual-certificates --hostname localhost --only certificate \
+        --sslyze /path/to/venv/bin/sslyze
 
-SSLyze runs as a separate process from its own virtualenv (tlsprobe never imports it), twice: with the six
-cipher-suite commands, then with the commands matching tlsprobe's other checks (compression, fallback SCSV,
-renegotiation, resumption, early data, Heartbleed, CCS injection, ROBOT, elliptic curves, HTTP headers).
+SSLyze runs as a separate process from its own virtualenv (tlsprobe never imports it), three times: with the
+six cipher-suite commands, with the commands matching tlsprobe's other checks (compression, fallback SCSV,
+renegotiation, resumption, early data, Heartbleed, CCS injection, ROBOT, elliptic curves, HTTP headers), and
+with --certinfo. ``--dual-certificates`` gives every server an ECDSA certificate besides its RSA one;
+``--hostname`` scans the servers by that name (pinned to 127.0.0.1, so SNI is sent) instead of by address;
+``--only`` runs only the named tlsprobe checks.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
-from tlsprobe import CheckCompleted, CheckFailed, Scanner, ServerScanResult, ServerTarget
+from tlsprobe import DEFAULT_CHECKS, CheckCompleted, CheckFailed, Scanner, ServerScanResult, ServerTarget
+from tlsprobe.checks import Check
 from tlsprobe.testing import CountingProxy, LocalTLSServer, generate_test_pki
 
 _SSLYZE_CIPHER_COMMANDS = ("--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3")
@@ -42,6 +49,11 @@ _SSLYZE_FEATURE_COMMANDS = (
     "--robot",
     "--elliptic_curves",
     "--http_headers",
+)
+_SSLYZE_COMMAND_SETS = (
+    ("SSLyze (6 cipher-suite commands)", _SSLYZE_CIPHER_COMMANDS),
+    ("SSLyze (10 feature and vulnerability commands)", _SSLYZE_FEATURE_COMMANDS),
+    ("SSLyze (--certinfo)", ("--certinfo",)),
 )
 
 
@@ -60,9 +72,11 @@ def _reset(proxies: Sequence[CountingProxy]) -> None:
         proxy.max_concurrent_connections = 0
 
 
-async def _tlsprobe_scan(targets: list[ServerTarget]) -> tuple[float, list[ServerScanResult]]:
+async def _tlsprobe_scan(
+    targets: list[ServerTarget], checks: Sequence[Check[Any]]
+) -> tuple[float, list[ServerScanResult]]:
     started = time.perf_counter()
-    async with Scanner().scan(targets) as stream:
+    async with Scanner().scan(targets, checks) as stream:
         results = [result async for result in stream]
     return time.perf_counter() - started, results
 
@@ -103,7 +117,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=10)
     parser.add_argument("--sslyze", help="path to an sslyze executable (in its own virtualenv)")
+    parser.add_argument("--dual-certificates", action="store_true", help="an ECDSA certificate besides the RSA one")
+    parser.add_argument("--hostname", help="scan by this name (pinned to 127.0.0.1) rather than by address")
+    parser.add_argument("--only", nargs="+", metavar="CHECK", help="run only these tlsprobe checks")
     options = parser.parse_args()
+    checks = [check for check in DEFAULT_CHECKS if not options.only or check.name in options.only]
     with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
         pki = generate_test_pki(Path(directory))
         proxies = []
@@ -116,19 +134,22 @@ def main() -> int:
                     http_response=True,
                 )
             )
+            if options.dual_certificates:
+                server.context.load_cert_chain(pki.ecdsa_chain, pki.ecdsa_key)
             proxies.append(stack.enter_context(CountingProxy("127.0.0.1", server.port)))
-        targets = [ServerTarget(host="127.0.0.1", port=proxy.port) for proxy in proxies]
+        if options.hostname:
+            targets = [ServerTarget(host=options.hostname, port=proxy.port, ip="127.0.0.1") for proxy in proxies]
+        else:
+            targets = [ServerTarget(host="127.0.0.1", port=proxy.port) for proxy in proxies]
         print("| tool | servers | wall s | connections per server, median (min-max) | max concurrent | notes |")
         print("|---|---|---|---|---|---|")
-        wall_s, results = anyio.run(_tlsprobe_scan, targets)
+        wall_s, results = anyio.run(_tlsprobe_scan, targets, checks)
         clean = sum(not any(isinstance(o, CheckFailed) for o in result.checks) for result in results)
-        print(_row("tlsprobe (default scan)", wall_s, proxies, f"{clean}/{len(results)} servers with no failed check"))
+        label = f"tlsprobe ({' '.join(options.only)})" if options.only else "tlsprobe (default scan)"
+        print(_row(label, wall_s, proxies, f"{clean}/{len(results)} servers with no failed check"))
         breakdown = _per_check_connections(results)
         if options.sslyze:
-            for label, commands in (
-                ("SSLyze (6 cipher-suite commands)", _SSLYZE_CIPHER_COMMANDS),
-                ("SSLyze (10 feature and vulnerability commands)", _SSLYZE_FEATURE_COMMANDS),
-            ):
+            for label, commands in _SSLYZE_COMMAND_SETS:
                 _reset(proxies)
                 sslyze_wall_s, note = _sslyze_scan(options.sslyze, commands, targets)
                 print(_row(label, sslyze_wall_s, proxies, note))
