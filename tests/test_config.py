@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 
 from tlsprobe import ConfigurationError, InvalidTargetLine, Limits, ServerTarget, Timeouts, parse_target_lines
+from tlsprobe._config import HttpProxy, StartTLS
 
 
 @pytest.mark.parametrize(
@@ -108,8 +109,51 @@ def test_targets_file_is_read_lazily() -> None:
         lambda: Timeouts(read_s=-1),
         lambda: Limits(max_connections_per_server=0),
         lambda: Limits(max_retries=-1),
+        lambda: Limits(min_connection_interval_s=-0.1),
     ],
 )
 def test_limits_and_timeouts_are_validated(build: object) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - ConfigurationError or attrs' ValueError both name the field
         build()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("text", "starttls", "port", "round_trip"),
+    [
+        ("smtp://mail.example.com", StartTLS.SMTP, 25, "smtp://mail.example.com:25"),
+        ("smtp://mail.example.com:587", StartTLS.SMTP, 587, "smtp://mail.example.com:587"),
+        ("IMAP://[::1]", StartTLS.IMAP, 143, "imap://[::1]:143"),
+        ("xmpp_server://chat.example:5269{10.0.0.7}", StartTLS.XMPP_SERVER, 5269, None),
+        ("postgres://db.example", StartTLS.POSTGRES, 5432, "postgres://db.example:5432"),
+        ("rdp://::1", StartTLS.RDP, 3389, "rdp://[::1]:3389"),
+        ("tls://example.com", StartTLS.NONE, 443, "tls://example.com:443"),
+        ("auto://example.com:389", StartTLS.AUTO, 389, None),
+    ],
+)
+def test_a_target_may_name_its_protocol(text: str, starttls: StartTLS, port: int, round_trip: str | None) -> None:
+    target = ServerTarget.parse(text)
+    assert (target.starttls, target.port) == (starttls, port)
+    assert str(target) == (round_trip or text)
+    assert ServerTarget.parse(str(target)) == target
+    assert ServerTarget.parse("example.com").starttls is None  # the scan's default applies
+
+
+def test_unknown_protocols_and_bad_sni_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="unknown protocol 'gopher'"):
+        ServerTarget.parse("gopher://example.com")
+    with pytest.raises(ConfigurationError, match="SNI carries host names only"):
+        ServerTarget(host="example.com", sni="192.0.2.1")
+    with pytest.raises(ConfigurationError, match="sends no SNI"):
+        ServerTarget(host="example.com", sni="other.example", send_sni=False)
+    assert ServerTarget(host="example.com", sni="Other.Example.").sni == "other.example"
+
+
+def test_proxy_urls() -> None:
+    proxy = HttpProxy.parse("http://user:p%40ss@proxy.example:3128")
+    assert (proxy.host, proxy.port, proxy.username, proxy.password) == ("proxy.example", 3128, "user", "p@ss")
+    assert "p@ss" not in repr(proxy) and str(proxy) == "http://user@proxy.example:3128"
+    assert HttpProxy.parse("http://[::1]").port == 8080
+    for bad in ("https://proxy.example:3128", "http://proxy.example:99999", "http://user:secret@/path"):
+        with pytest.raises(ConfigurationError) as raised:
+            HttpProxy.parse(bad)
+        assert "secret" not in str(raised.value)

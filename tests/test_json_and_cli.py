@@ -102,7 +102,14 @@ def test_python_result_and_json_agree(modern: LocalTLSServer) -> None:
 
     result = anyio.run(tlsprobe.scan_server, f"127.0.0.1:{modern.port}")
     converted = to_jsonable(result)
-    assert converted["target"] == {"host": "127.0.0.1", "port": modern.port, "ip": None}
+    assert converted["target"] == {
+        "host": "127.0.0.1",
+        "port": modern.port,
+        "ip": None,
+        "starttls": None,
+        "sni": None,
+        "send_sni": True,
+    }
     assert [check["name"] for check in converted["checks"]] == [outcome.name for outcome in result.checks]
     assert json.loads(json.dumps(converted)) == converted
 
@@ -121,7 +128,8 @@ def test_json_out_stdout_and_exit_code_ok(modern: LocalTLSServer, schema: dict[s
 def test_an_untrusted_certificate_is_a_concern(modern: LocalTLSServer) -> None:
     completed = _run_cli(f"127.0.0.1:{modern.port}", "--certificate")
     assert completed.returncode == 1
-    assert "is not trusted (mozilla: no path from the leaf to a root of the mozilla store" in completed.stdout
+    assert "Certificate 'CN=localhost,O=tlsprobe test PKI' is not trusted by any trust store" in completed.stdout
+    assert "NOT TRUSTED: no path from the leaf to a root of the mozilla store" in completed.stdout
     assert "Host name 127.0.0.1: matches (127.0.0.1)" in completed.stdout
 
 
@@ -195,3 +203,37 @@ def test_demo_runs_offline_and_reports_each_server() -> None:
     assert output.count("ca_file:               trusted") >= 4
     assert "TLS 1.0 is accepted" in output
     assert "(client order)" in output and "(server order)" in output
+
+
+def test_mozilla_profile_verdict_is_in_the_json_and_the_exit_code(
+    modern: LocalTLSServer, schema: dict[str, Any], test_pki: TestPKI
+) -> None:
+    target = f"127.0.0.1:{modern.port}"
+    completed = _run_cli(target, "--mozilla", "intermediate", "--json-out", "-", "--ca-file", str(test_pki.ca_cert))
+    assert completed.returncode == 1, completed.stderr  # the test server staples no OCSP response, among others
+    document = json.loads(completed.stdout)
+    jsonschema.validate(document, schema)
+    (server,) = document["servers"]
+    assert server["compliance"]["policy"] == "mozilla-intermediate"
+    assert server["compliance"]["verdict"] == "fail"
+    rules = {deviation["rule"] for deviation in server["compliance"]["deviations"]}
+    assert "ocsp_stapling" in rules
+    assert server["grade"]["grade"] in {"A+", "A", "A-"}
+
+
+def test_a_policy_report_opens_with_grade_verdict_and_findings(legacy: LocalTLSServer, test_pki: TestPKI) -> None:
+    completed = _run_cli(f"127.0.0.1:{legacy.port}", "--mozilla", "old", "--ca-file", str(test_pki.ca_cert))
+    assert completed.returncode == 1
+    lines = completed.stdout.splitlines()
+    assert lines[2].startswith("  Grade:      F (score ")
+    assert lines[3] == "  Policy:     mozilla-old FAIL (" + lines[3].split("FAIL (")[1]
+    assert "[HIGH] Anonymous key exchange: no server authentication" in completed.stdout
+    assert "\x1b[" not in completed.stdout  # no colour when stdout is not a terminal
+
+
+def test_a_bad_policy_file_is_a_usage_error(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"name": "x"}')
+    completed = _run_cli("127.0.0.1:1", "--policy", str(policy))
+    assert completed.returncode == 2
+    assert f"policy {policy}: missing field" in completed.stderr

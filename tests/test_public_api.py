@@ -6,6 +6,8 @@ import types
 
 import tlsprobe
 import tlsprobe.checks
+import tlsprobe.integrations.fastapi
+import tlsprobe.policy
 import tlsprobe.testing
 import tlsprobe.trust
 import tlsprobe.wire
@@ -21,7 +23,16 @@ def _public_names(module: types.ModuleType) -> set[str]:
 
 
 def test_all_is_sorted_and_complete() -> None:
-    for module in (tlsprobe, tlsprobe.checks, tlsprobe.testing, tlsprobe.trust, tlsprobe.wire, tlsprobe.wire.catalogue):
+    for module in (
+        tlsprobe,
+        tlsprobe.checks,
+        tlsprobe.integrations.fastapi,
+        tlsprobe.policy,
+        tlsprobe.testing,
+        tlsprobe.trust,
+        tlsprobe.wire,
+        tlsprobe.wire.catalogue,
+    ):
         exported = list(module.__all__)
         assert exported == sorted(exported), module.__name__
         assert set(exported) == _public_names(module) | ({"__version__"} & set(exported)), module.__name__
@@ -56,3 +67,11 @@ def test_every_default_check_has_a_unique_name_and_a_result_type() -> None:
     ]
     for check in tlsprobe.DEFAULT_CHECKS:
         assert isinstance(check.result_type, type)
+
+
+def test_connection_settings_and_their_errors_are_exported() -> None:
+    assert tlsprobe.STARTTLS_PORTS[25] is tlsprobe.StartTLS.SMTP
+    assert issubclass(tlsprobe.StartTLSError, tlsprobe.NegotiationError)
+    assert issubclass(tlsprobe.ProxyAuthenticationError, tlsprobe.ProxyError)
+    assert issubclass(tlsprobe.ProxyUnreachableError, tlsprobe.ProxyError)
+    assert issubclass(tlsprobe.NegotiationError, tlsprobe.ConnectionRejectedError)

@@ -1,7 +1,18 @@
 """tlsprobe: an asyncio-native TLS/SSL server-configuration scanner."""
 
-from tlsprobe._api import scan_server
-from tlsprobe._config import InvalidTargetLine, Limits, ScanConfig, ServerTarget, Timeouts, parse_target_lines
+from tlsprobe._api import scan_server, scan_server_sync
+from tlsprobe._config import (
+    STARTTLS_PORTS,
+    ClientCredentials,
+    HttpProxy,
+    InvalidTargetLine,
+    Limits,
+    ScanConfig,
+    ServerTarget,
+    StartTLS,
+    Timeouts,
+    parse_target_lines,
+)
 from tlsprobe._exceptions import (
     CheckNotApplicable,
     ClientCertificateRequiredError,
@@ -33,6 +44,7 @@ from tlsprobe._models import (
     ServerProfile,
     ServerScanResult,
 )
+from tlsprobe._net import NegotiationError, ProxyAuthenticationError, ProxyError, ProxyUnreachableError, StartTLSError
 from tlsprobe._scanner import Scanner, ScannerStatistics, ScanResults
 from tlsprobe._version import __version__
 from tlsprobe.checks import DEFAULT_CHECKS
@@ -47,6 +59,7 @@ __all__ = [
     "CheckSkipped",
     "ClientAuthRequirement",
     "ClientCertificateRequiredError",
+    "ClientCredentials",
     "ConfigurationError",
     "ConnectTimeoutError",
     "ConnectionClosedError",
@@ -58,12 +71,18 @@ __all__ = [
     "DNSResolutionError",
     "ErrorKind",
     "HandshakeError",
+    "HttpProxy",
     "InvalidTargetLine",
     "Limits",
     "MalformedServerResponseError",
+    "NegotiationError",
     "ProbeCost",
+    "ProxyAuthenticationError",
+    "ProxyError",
+    "ProxyUnreachableError",
     "ResponseTimeoutError",
     "SCHEMA_VERSION",
+    "STARTTLS_PORTS",
     "ScanConfig",
     "ScanResults",
     "Scanner",
@@ -72,6 +91,8 @@ __all__ = [
     "ServerResponseError",
     "ServerScanResult",
     "ServerTarget",
+    "StartTLS",
+    "StartTLSError",
     "TLSProbeError",
     "TLSVersion",
     "Timeouts",
@@ -81,5 +102,6 @@ __all__ = [
     "parse_target_lines",
     "scan_document",
     "scan_server",
+    "scan_server_sync",
     "to_jsonable",
 ]

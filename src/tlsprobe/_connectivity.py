@@ -12,7 +12,7 @@ import socket
 
 import anyio
 
-from tlsprobe._config import ScanConfig, ServerTarget
+from tlsprobe._config import IPAddress, ScanConfig, ServerTarget
 from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, HandshakeError, ServerResponseError
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._models import ClientAuthRequirement, ServerProfile
@@ -24,11 +24,19 @@ from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
 
 
 async def resolve(target: ServerTarget, config: ScanConfig) -> str:
-    """The IP address to connect to: the pinned one, the literal, or the first one DNS returns."""
+    """The address to connect to: the pinned one, the literal, or the first one DNS returns. Through a proxy, a
+    name is left for the proxy to resolve."""
     if target.ip is not None:
         return str(target.ip)
     if target.host_is_ip:
         return str(ipaddress.ip_address(target.host))
+    if config.https_tunnel is not None:
+        return target.host
+    return str((await resolve_all(target, config))[0])
+
+
+async def resolve_all(target: ServerTarget, config: ScanConfig) -> tuple[IPAddress, ...]:
+    """Every address ``target``'s name resolves to (IPv4 and IPv6), in the resolver's order, without repeats."""
     try:
         with anyio.fail_after(config.timeouts.connect_s):
             infos = await anyio.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
@@ -36,20 +44,27 @@ async def resolve(target: ServerTarget, config: ScanConfig) -> str:
         raise DNSResolutionError(f"resolving {target.host!r} timed out after {config.timeouts.connect_s:g} s") from None
     except OSError as error:
         raise DNSResolutionError(f"could not resolve {target.host!r}: {error.strerror or error}") from None
-    if not infos:
+    # The scope of a link-local IPv6 address ("fe80::1%eth0") is dropped: a target can only pin the address.
+    addresses = tuple(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
+    if not addresses:
         raise DNSResolutionError(f"{target.host!r} resolves to no address")
-    return str(infos[0][4][0])
+    return addresses
 
 
 async def probe_server(
     target: ServerTarget, ip_address: str, connector: ServerConnector, prober: NativeProber, meter: ProbeMeter
 ) -> ServerProfile:
-    """Learn the server's highest version, one accepted suite and its client-certificate needs."""
+    """Learn the server's highest version, one accepted suite and its client-certificate needs. Every connection
+    is set up by ``connector`` (proxy tunnel, STARTTLS) before its first TLS byte."""
     accepted, version, suite_code = await _first_accepted_hello(target, prober, meter)
     suite = cipher_suite_by_code(suite_code)
     if suite is None:
         raise ServerResponseError(f"server chose unknown cipher suite 0x{suite_code:04x}")
     client_auth, note = await _client_auth(target, connector, meter, version, accepted)
+    identity = connector.handshake.identity
+    certificate_accepted: bool | None = None
+    if identity is not None and client_auth in (ClientAuthRequirement.OPTIONAL, ClientAuthRequirement.REQUIRED):
+        certificate_accepted = await _certificate_accepted(target, connector, meter, version)
     return ServerProfile(
         ip_address=ip_address,
         port=target.port,
@@ -58,6 +73,10 @@ async def probe_server(
         cipher_suite=suite,
         client_auth=client_auth,
         client_auth_note=note,
+        client_certificate=identity.subject if identity is not None else None,
+        client_certificate_accepted=certificate_accepted,
+        starttls=connector.setup.starttls,
+        via_proxy=str(connector.setup.proxy) if connector.setup.proxy is not None else None,
     )
 
 
@@ -109,3 +128,14 @@ async def _client_auth(
     except (HandshakeError, ServerResponseError, ConnectivityError) as error:
         return ClientAuthRequirement.UNKNOWN, str(error)
     return (ClientAuthRequirement.OPTIONAL if attempt.completed else ClientAuthRequirement.REQUIRED), None
+
+
+async def _certificate_accepted(
+    target: ServerTarget, connector: ServerConnector, meter: ProbeMeter, version: TLSVersion
+) -> bool | None:
+    """One handshake presenting the user's client certificate: does the server take it? None when unknown."""
+    try:
+        attempt = await connector.run_blocking(meter, observe_client_auth, version, target.server_name, True, True)
+    except (HandshakeError, ServerResponseError, ConnectivityError):
+        return None
+    return attempt.completed

@@ -8,7 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from tlsprobe._config import ServerTarget
+from tlsprobe._assessment import Compliance, Finding, Grade
+from tlsprobe._config import ServerTarget, StartTLS
 from tlsprobe.wire._catalogue_types import CipherSuite
 from tlsprobe.wire._versions import TLSVersion
 
@@ -80,11 +81,11 @@ class ServerProfile:
     """What the connectivity phase learned; every check starts from it."""
 
     ip_address: str
-    """The address connected to."""
+    """The address connected to (through a proxy: the host name the proxy was asked for, unless pinned)."""
     port: int
     """The TCP port."""
     server_name: str | None
-    """The SNI name sent, or None when none is sent (IP-literal targets)."""
+    """The SNI name sent, or None when none is sent (IP-literal targets, ``send_sni`` False)."""
     highest_version: TLSVersion
     """The highest protocol version the server accepted."""
     cipher_suite: CipherSuite
@@ -93,6 +94,16 @@ class ServerProfile:
     """Whether the server requests or requires a client certificate."""
     client_auth_note: str | None = None
     """Why ``client_auth`` is unknown, when it is."""
+    client_certificate: str | None = None
+    """The subject of the client certificate tlsprobe presents when asked (``ScanConfig.client_credentials``);
+    None when it has none."""
+    client_certificate_accepted: bool | None = None
+    """Whether a handshake presenting that certificate went through; None when it was not tried (no
+    certificate given, or none requested)."""
+    starttls: StartTLS = StartTLS.NONE
+    """How each connection became TLS (``AUTO`` resolved from the port)."""
+    via_proxy: str | None = None
+    """The HTTP CONNECT proxy every connection went through (its URL without password), if any."""
 
 
 @attrs.frozen(kw_only=True)
@@ -171,6 +182,12 @@ class ServerScanResult:
     """When this server's scan started (UTC)."""
     duration_s: float
     """Wall time of this server's scan."""
+    findings: tuple[Finding, ...] = ()
+    """What is wrong with the server in plain words, with the evidence, most severe first."""
+    grade: Grade | None = None
+    """A letter grade with the reason for every cap (None only before the scanner assessed the result)."""
+    compliance: Compliance | None = None
+    """The verdict against the scan's policy (None when the scan has no policy)."""
 
     @property
     def connections(self) -> int:

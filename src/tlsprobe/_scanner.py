@@ -22,8 +22,8 @@ import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from tlsprobe._config import ScanConfig, ServerTarget
-from tlsprobe._connectivity import probe_server, resolve
+from tlsprobe._config import ScanConfig, ServerTarget, effective_starttls
+from tlsprobe._connectivity import probe_server, resolve, resolve_all
 from tlsprobe._errors import error_from_exception
 from tlsprobe._exceptions import CheckNotApplicable, ConfigurationError
 from tlsprobe._models import (
@@ -31,15 +31,18 @@ from tlsprobe._models import (
     CheckFailed,
     CheckOutcome,
     CheckSkipped,
+    ClientAuthRequirement,
     ConnectivityCompleted,
     ConnectivityFailed,
     ProbeCost,
     ServerScanResult,
 )
-from tlsprobe._net import ConnectionPermits, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._net import ConnectionPermits, ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector
 from tlsprobe._probes import NativeProber
+from tlsprobe._tls import HandshakeContext, load_client_identity
 from tlsprobe.checks._base import Check, ServerContext, SharedObservations
 from tlsprobe.checks._registry import DEFAULT_CHECKS
+from tlsprobe.policy._assess import assess
 
 TargetInput = ServerTarget | str
 
@@ -96,7 +99,10 @@ class Scanner:
     """
 
     def __init__(self, config: ScanConfig | None = None) -> None:
+        """:raises ConfigurationError: the client certificate or key of ``config`` cannot be used."""
         self._config = config or ScanConfig()
+        credentials = self._config.client_credentials
+        self._client_identity = load_client_identity(credentials) if credentials is not None else None
         limits = self._config.limits
         self._server_slots = anyio.Semaphore(limits.max_concurrent_servers)
         self._global_connections = anyio.Semaphore(limits.max_open_connections)
@@ -153,10 +159,11 @@ class Scanner:
             raise consumer_error
 
     async def scan_server(self, target: TargetInput, checks: Sequence[Check[Any]] = DEFAULT_CHECKS) -> ServerScanResult:
-        """Scan one server and return its result."""
+        """Scan one server and return its result: at the first address its name resolves to, even with
+        ``ScanConfig.all_ips`` (``scan`` gives every address its own result)."""
         _require_unique_names(checks)
         async with self._server_slots:
-            return await self._scan_one(_as_target(target), tuple(checks))
+            return assess(await self._scan_one(_as_target(target), tuple(checks)), self._config.policy)
 
     async def _produce(
         self,
@@ -172,10 +179,33 @@ class Scanner:
             # waits in start() until it is taken, so targets are read no faster than servers finish.
             async with self._server_slots:
                 task_status.started()
-                result = await self._scan_one(target, checks)
+                result = assess(await self._scan_one(target, checks), self._config.policy)
                 # A consumer that left early closed the stream; the scan is being cancelled then.
                 with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                     await send.send(result)
+
+        async def expand_and_scan(
+            target: ServerTarget, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+        ) -> None:
+            # --all-ips: one result per address. The lookup takes a server slot too, so that targets are still
+            # read no faster than servers finish.
+            async with self._server_slots:
+                task_status.started()
+                try:
+                    addresses = await resolve_all(target, self._config)
+                except Exception as error:  # the lookup failed: that is this target's result
+                    addresses = None
+                    self._servers_started += 1
+                    failed = assess(
+                        self._failed_result(target, error, ProbeMeter(), anyio.current_time()), self._config.policy
+                    )
+            if addresses is None:
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await send.send(failed)
+                return
+            async with anyio.create_task_group() as addresses_group:
+                for address in addresses:
+                    await addresses_group.start(scan_and_send, attrs.evolve(target, ip=address))
 
         with send:
             async with anyio.create_task_group() as group:
@@ -185,35 +215,51 @@ class Scanner:
                     except ConfigurationError as error:
                         results._input_error = error
                         break
-                    await group.start(scan_and_send, target)
+                    if self._scans_every_address(target):
+                        await group.start(expand_and_scan, target)
+                    else:
+                        await group.start(scan_and_send, target)
+
+    def _scans_every_address(self, target: ServerTarget) -> bool:
+        config = self._config
+        return config.all_ips and config.https_tunnel is None and target.ip is None and not target.host_is_ip
 
     async def _scan_one(self, target: ServerTarget, checks: tuple[Check[Any], ...]) -> ServerScanResult:
         self._servers_started += 1
         started_at = datetime.datetime.now(datetime.UTC)
         started = anyio.current_time()
         meter = ProbeMeter()
+        config = self._config
         try:
-            ip_address = await resolve(target, self._config)
+            ip_address = await resolve(target, config)
+            starttls = effective_starttls(config.starttls if target.starttls is None else target.starttls, target.port)
             connector = ServerConnector(
                 ip_address=ip_address,
                 port=target.port,
-                timeouts=self._config.timeouts,
-                permits=ConnectionPermits(self._config.limits.max_connections_per_server),
+                timeouts=config.timeouts,
+                permits=ConnectionPermits(
+                    config.limits.max_connections_per_server, config.limits.min_connection_interval_s
+                ),
                 global_connections=self._global_connections,
                 thread_limiter=self._thread_limiter,
                 counters=self._counters,
+                setup=ConnectionSetup(
+                    proxy=config.https_tunnel,
+                    starttls=starttls,
+                    xmpp_domain=config.xmpp_to or target.host,
+                    ehlo_name=config.smtp_ehlo_name,
+                ),
+                handshake=HandshakeContext(identity=self._client_identity),
             )
-            prober = NativeProber(connector, self._config.timeouts, self._config.limits)
+            prober = NativeProber(connector, config.timeouts, config.limits)
             profile = await probe_server(target, ip_address, connector, prober, meter)
         except Exception as error:  # any failure to reach the server becomes its result
-            self._servers_completed += 1
-            return ServerScanResult(
-                target=target,
-                connectivity=ConnectivityFailed(error=error_from_exception(error), cost=_cost(meter, started)),
-                checks=(),
-                started_at=started_at,
-                duration_s=anyio.current_time() - started,
-            )
+            return self._failed_result(target, error, meter, started, started_at)
+        # From now on a failed handshake on a server that requires a certificate we do not have says so.
+        connector.handshake = HandshakeContext(
+            identity=self._client_identity,
+            client_certificate_required=profile.client_auth is ClientAuthRequirement.REQUIRED,
+        )
         connectivity = ConnectivityCompleted(profile=profile, cost=_cost(meter, started))
         outcomes: list[CheckOutcome | None] = [None] * len(checks)
         shared = SharedObservations()
@@ -235,6 +281,23 @@ class Scanner:
             connectivity=connectivity,
             checks=tuple(outcome for outcome in outcomes if outcome is not None),
             started_at=started_at,
+            duration_s=anyio.current_time() - started,
+        )
+
+    def _failed_result(
+        self,
+        target: ServerTarget,
+        error: Exception,
+        meter: ProbeMeter,
+        started: float,
+        started_at: datetime.datetime | None = None,
+    ) -> ServerScanResult:
+        self._servers_completed += 1
+        return ServerScanResult(
+            target=target,
+            connectivity=ConnectivityFailed(error=error_from_exception(error), cost=_cost(meter, started)),
+            checks=(),
+            started_at=started_at or datetime.datetime.now(datetime.UTC),
             duration_s=anyio.current_time() - started,
         )
 

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -275,3 +276,32 @@ def start_gnutls_serv(
 
     name = " ".join(["gnutls-serv", "--priority", priority, *extra_args])
     return _start_on_free_port(name, command, attempts)
+
+
+def start_nginx(directory: Path, server_block: str, *, attempts: int = 5) -> RunningServer:
+    """Start nginx in the foreground with one TLS ``server`` on 127.0.0.1 whose body is ``server_block`` (its
+    ``listen`` line is added); skip if nginx is not installed (Debian package nginx-light).
+
+    Everything nginx writes (pid, logs, temp files) stays under ``directory``.
+    """
+    executable = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if executable is None:
+        pytest.skip("nginx is not installed (Debian package nginx-light)")
+    (directory / "tmp").mkdir(parents=True, exist_ok=True)
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {directory / 'tmp' / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+
+    def command(port: int) -> list[str]:
+        config = directory / f"nginx-{port}.conf"
+        config.write_text(
+            f"daemon off;\nmaster_process off;\nworker_processes 1;\npid {directory / 'nginx.pid'};\n"
+            f"error_log {directory / 'error.log'} warn;\nevents {{ worker_connections 256; }}\n"
+            f"http {{\n    access_log off;\n{temp_paths}\n    server {{\n        listen 127.0.0.1:{port} ssl;\n"
+            f"{textwrap.indent(server_block.strip(), '        ')}\n"
+            "        location / { return 200 'ok'; }\n    }\n}\n"
+        )
+        return [executable, "-p", str(directory), "-c", str(config)]
+
+    return _start_on_free_port("nginx", command, attempts)

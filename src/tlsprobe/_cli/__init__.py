@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
@@ -19,6 +20,7 @@ from tlsprobe._cli._options import (
     build_parser,
     scan_config,
     selected_checks,
+    target_options,
 )
 from tlsprobe._cli._render import render_server
 from tlsprobe._config import InvalidTargetLine, ScanConfig, ServerTarget, parse_target_lines
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = scan_config(options)
         checks = selected_checks(options)
+        adjust = target_options(options)
     except ConfigurationError as error:
         parser.error(str(error))
     if not options.targets and not options.targets_in:
@@ -57,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _report_invalid(item)
             invalid.append(item)
         else:
-            cli_targets.append(item)
+            cli_targets.append(adjust(item))
     try:
         targets_file = open(options.targets_in, encoding="utf-8") if options.targets_in else None  # noqa: SIM115
     except OSError as error:
@@ -73,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         _report_invalid(entry)
                         invalid.append(entry)
                     else:
-                        yield entry
+                        yield adjust(entry)
 
         code = anyio.run(run_scan, targets(), checks, config, options, invalid, {})
     finally:
@@ -97,6 +100,7 @@ async def run_scan(
     """Scan, writing the report and JSON as results arrive; returns EXIT_OK or EXIT_CONCERN."""
     json_to_stdout = options.json_out == "-" or (options.jsonl and options.json_out is None)
     show_report = not options.quiet and not json_to_stdout
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     json_file: IO[str] | None = None
     if options.json_out not in (None, "-"):
         json_file = open(options.json_out, "w", encoding="utf-8")  # noqa: SIM115, ASYNC230 - before any I/O
@@ -111,7 +115,7 @@ async def run_scan(
                 if concerns(result):
                     exit_code = EXIT_CONCERN
                 if show_report:
-                    print(render_server(result, labels.get(result.target)), flush=True)
+                    print(render_server(result, labels.get(result.target), colour=colour), flush=True)
                 if json_file is not None and options.jsonl:
                     json_file.write(dumps(result) + "\n")
                     json_file.flush()

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from tlsprobe._config import Limits, ScanConfig, Timeouts
+from tlsprobe._config import (
+    STARTTLS_PORTS,
+    ClientCredentials,
+    HttpProxy,
+    Limits,
+    ScanConfig,
+    ServerTarget,
+    StartTLS,
+    Timeouts,
+)
 from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._tls import load_client_identity
 from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.checks.certificate import CertificateCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck, EnumerationMode
+from tlsprobe.policy import MOZILLA_PROFILES, load_policy, mozilla_profile
 
 EXIT_OK = 0
 EXIT_CONCERN = 1
@@ -20,10 +33,12 @@ EXIT_USAGE = 2
 
 _EPILOG = """\
 exit codes:
-  0  every server was scanned and nothing of concern was found
+  0  every server was scanned and nothing of concern was found (with --mozilla or --policy: every server
+     passes the policy)
   1  a finding of concern: a deprecated protocol version or weak cipher suite is accepted, a certificate is
-     untrusted, expired or for another name, a known vulnerability, or a server or check could not be
-     scanned (a scan that did not happen never passes)
+     untrusted, expired or for another name, a known vulnerability (with a policy: a deviation from it, or a
+     rule that could not be evaluated), or a server or check could not be scanned (a scan that did not
+     happen never passes)
   2  usage or input error: bad option, invalid target or targets-file line (valid targets are still scanned)
 
 Run `tlsprobe demo` to scan a few TLS servers that tlsprobe starts on this machine.
@@ -89,6 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="retries of a probe that was refused, reset or timed out (default: %(default)s)",
     )
+    network.add_argument(
+        "--delay-ms",
+        type=float,
+        default=defaults_limits.min_connection_interval_s * 1000,
+        metavar="MS",
+        help="at least this long between two connections to one server, for servers that rate-limit "
+        "(default: %(default)g)",
+    )
+    _add_connection_options(parser)
+    judging = parser.add_argument_group("policy (the verdict decides the exit code)")
+    chosen_policy = judging.add_mutually_exclusive_group()
+    chosen_policy.add_argument(
+        "--mozilla",
+        choices=MOZILLA_PROFILES,
+        metavar="PROFILE",
+        help=f"judge against Mozilla's server-side TLS profile: {', '.join(MOZILLA_PROFILES)}",
+    )
+    chosen_policy.add_argument("--policy", metavar="FILE", help="judge against a policy in tlsprobe's JSON format")
     output = parser.add_argument_group("output")
     output.add_argument("--json-out", metavar="FILE", help="write the JSON document to FILE ('-' for stdout)")
     output.add_argument(
@@ -123,14 +156,96 @@ def selected_checks(options: argparse.Namespace) -> tuple[Check[Any], ...]:
 
 def scan_config(options: argparse.Namespace) -> ScanConfig:
     """The configuration the options describe; ``ConfigurationError`` names a bad value."""
+    policy = (
+        mozilla_profile(options.mozilla) if options.mozilla else load_policy(options.policy) if options.policy else None
+    )
     try:
         return ScanConfig(
+            policy=policy,
             timeouts=Timeouts(connect_s=options.connect_timeout, read_s=options.read_timeout),
             limits=Limits(
                 max_connections_per_server=options.max_connections_per_server,
                 max_concurrent_servers=options.max_concurrent_servers,
                 max_retries=options.retries,
+                min_connection_interval_s=options.delay_ms / 1000,
             ),
+            **_connection_config(options),
         )
     except (ConfigurationError, ValueError) as error:
         raise ConfigurationError(f"invalid option: {error}") from None
+
+
+_STARTTLS_HELP = ", ".join(f"{port} {protocol.value}" for port, protocol in sorted(STARTTLS_PORTS.items()))
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    connection = parser.add_argument_group("connection")
+    connection.add_argument(
+        "--starttls",
+        choices=[protocol.value for protocol in StartTLS],
+        default=StartTLS.NONE.value,
+        metavar="PROTOCOL",
+        help="upgrade each connection with STARTTLS first, for targets that do not name a protocol (smtp://...): "
+        f"{', '.join(protocol.value for protocol in StartTLS)}; 'auto' picks by port ({_STARTTLS_HELP})",
+    )
+    connection.add_argument("--xmpp-to", metavar="DOMAIN", help="the XMPP domain to ask for (default: the target host)")
+    connection.add_argument(
+        "--smtp-ehlo-name",
+        default=ScanConfig().smtp_ehlo_name,
+        metavar="NAME",
+        help="the name tlsprobe gives in SMTP EHLO (default: %(default)s)",
+    )
+    sni = connection.add_mutually_exclusive_group()
+    sni.add_argument("--sni", metavar="NAME", help="send NAME as SNI instead of the target's host name")
+    sni.add_argument("--no-sni", action="store_true", help="send no SNI (IP-address targets never send one)")
+    connection.add_argument(
+        "--all-ips",
+        action="store_true",
+        help="scan every IPv4 and IPv6 address a host name resolves to, each as a server of its own",
+    )
+    connection.add_argument(
+        "--https-tunnel",
+        metavar="URL",
+        help="reach servers through an HTTP CONNECT proxy: http://[user:password@]host:port",
+    )
+    connection.add_argument(
+        "--cert",
+        metavar="FILE",
+        help="client certificate (PEM chain, DER, or a PKCS#12 bundle holding the key too) for servers that ask",
+    )
+    connection.add_argument("--key", metavar="FILE", help="the client certificate's private key (PEM or DER)")
+    connection.add_argument(
+        "--key-password",
+        metavar="PASSWORD",
+        help="password of an encrypted key or PKCS#12 bundle (default: $TLSPROBE_KEY_PASSWORD)",
+    )
+
+
+def _connection_config(options: argparse.Namespace) -> dict[str, Any]:
+    """The ``ScanConfig`` fields the connection options set; the client certificate is read now, so that a bad
+    file is a usage error."""
+    credentials: ClientCredentials | None = None
+    if options.key is not None and options.cert is None:
+        raise ConfigurationError("--key needs --cert")
+    if options.cert is not None:
+        password = options.key_password or os.environ.get("TLSPROBE_KEY_PASSWORD")
+        credentials = ClientCredentials(certificate=options.cert, key=options.key, password=password)
+        load_client_identity(credentials)
+    return {
+        "starttls": StartTLS(options.starttls),
+        "xmpp_to": options.xmpp_to,
+        "smtp_ehlo_name": options.smtp_ehlo_name,
+        "all_ips": options.all_ips,
+        "https_tunnel": HttpProxy.parse(options.https_tunnel) if options.https_tunnel else None,
+        "client_credentials": credentials,
+    }
+
+
+def target_options(options: argparse.Namespace) -> Callable[[ServerTarget], ServerTarget]:
+    """What ``--sni`` and ``--no-sni`` do to each target."""
+    if options.sni is not None:
+        sni = ServerTarget(host="localhost", sni=options.sni).sni  # validated once, for a usage error
+        return lambda target: attrs.evolve(target, sni=sni, send_sni=True)
+    if options.no_sni:
+        return lambda target: attrs.evolve(target, sni=None, send_sni=False)
+    return lambda target: target

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tlsprobe._cli._concerns import concerns, suite_weakness
 from tlsprobe._cli._render_certificate import render_certificate
+from tlsprobe._cli._summary import render_summary
 from tlsprobe._http import StrictTransportSecurity
 from tlsprobe._models import (
     CheckCompleted,
@@ -40,14 +41,15 @@ _CLIENT_AUTH = {
 }
 
 
-def render_server(result: ServerScanResult, label: str | None = None) -> str:
-    """The report for one server."""
+def render_server(result: ServerScanResult, label: str | None = None, *, colour: bool = False) -> str:
+    """The report for one server: the summary (grade, verdict, main findings), then the details."""
     title = f"{result.target}" + (f"  ({label})" if label else "")
     lines = [title, "=" * len(title)]
     if isinstance(result.connectivity, ConnectivityFailed):
         error = result.connectivity.error
         lines.append(f"  NOT SCANNED [{error.kind.value}]: {error.message}")
         return "\n".join(lines) + "\n"
+    lines += [*render_summary(result, colour), ""]
     profile = result.connectivity.profile
     client_auth = _CLIENT_AUTH[profile.client_auth]
     if profile.client_auth_note:

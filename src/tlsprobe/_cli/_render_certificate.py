@@ -1,9 +1,9 @@
-"""The certificate part of the terminal report, and its concerns for the exit code."""
+"""The certificate part of the terminal report."""
 
 from __future__ import annotations
 
 from tlsprobe.checks.certificate import CertificateDeployment, CertificateResult, WithoutSNI
-from tlsprobe.trust import CertificateFacts, KeyType, OCSPCertStatus, OCSPStapling
+from tlsprobe.trust import CertificateFacts, KeyType, OCSPStapling
 
 
 def _key(facts: CertificateFacts) -> str:
@@ -95,30 +95,3 @@ def render_certificate(result: CertificateResult) -> list[str]:
     elif result.without_sni is WithoutSNI.REFUSED:
         lines.append(f"  Without SNI the server refuses the handshake: {result.without_sni_reason}")
     return lines
-
-
-def certificate_concerns(result: CertificateResult) -> list[str]:
-    """What about the certificates should fail a CI job."""
-    found: list[str] = []
-    for deployment in result.deployments:
-        subject = deployment.leaf.subject
-        hostname = deployment.hostname
-        if not deployment.trusted:
-            reasons = "; ".join(f"{verdict.store.value}: {verdict.error}" for verdict in deployment.trust)
-            found.append(f"certificate {subject!r} is not trusted ({reasons})")
-        if not hostname.matched:
-            found.append(f"certificate {subject!r} is not valid for {hostname.name}: {hostname.mismatch_reason}")
-        if deployment.chain.any_expired:
-            found.append(f"certificate {subject!r}: a certificate of its chain has expired")
-        if deployment.chain.any_not_yet_valid:
-            found.append(f"certificate {subject!r}: a certificate of its chain is not valid yet")
-        if deployment.chain.weak_keys:
-            found.append(f"certificate {subject!r}: weak keys in its chain ({', '.join(deployment.chain.weak_keys)})")
-        if deployment.chain.sha1_signed or deployment.chain.sha1_in_verified_chain:
-            found.append(f"certificate {subject!r}: a SHA-1 signature in its chain")
-        stapling = deployment.ocsp_stapling
-        if stapling.must_staple_violated:
-            found.append(f"certificate {subject!r} is must-staple and no valid OCSP response is stapled")
-        if stapling.response is not None and stapling.response.cert_status is OCSPCertStatus.REVOKED:
-            found.append(f"certificate {subject!r} is REVOKED according to the stapled OCSP response")
-    return found

@@ -1,9 +1,31 @@
 """The only code that opens sockets: async TCP for native probes, blocking sockets for nassl worker threads.
 
+Both paths set a connection up the same way before its first TLS byte: an HTTP CONNECT tunnel through a proxy
+(``_proxy``), then a STARTTLS upgrade (``starttls/``), each a sans-I/O negotiator run by one of the two drivers of
+``_negotiation``.
+
 Every connection, whichever path opens it, first takes a permit from its server's ``ConnectionPermits`` and one
 from the scan-wide connection cap, and gives them back only once the socket is really closed.
 """
 
-from tlsprobe._net._connector import ConnectionPermits, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._net._connector import ConnectionPermits, ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._net._negotiation import (
+    NegotiationError,
+    ProxyAuthenticationError,
+    ProxyError,
+    ProxyUnreachableError,
+    StartTLSError,
+)
 
-__all__ = ["ConnectionPermits", "ProbeMeter", "ScanCounters", "ServerConnector"]
+__all__ = [
+    "ConnectionPermits",
+    "ConnectionSetup",
+    "NegotiationError",
+    "ProbeMeter",
+    "ProxyAuthenticationError",
+    "ProxyError",
+    "ProxyUnreachableError",
+    "ScanCounters",
+    "ServerConnector",
+    "StartTLSError",
+]

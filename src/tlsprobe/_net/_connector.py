@@ -1,4 +1,5 @@
-"""Opening, limiting and really closing connections to one server."""
+"""Opening, limiting and really closing connections to one server, and setting each one up (an HTTP CONNECT
+tunnel, a STARTTLS upgrade) the same way whichever path opens it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
-from tlsprobe._config import Timeouts
+from tlsprobe._config import HttpProxy, StartTLS, Timeouts
 from tlsprobe._exceptions import ConnectionClosedError, ConnectionRejectedError, ConnectTimeoutError
+from tlsprobe._net._negotiation import Negotiator, ProxyUnreachableError, negotiate, negotiate_blocking
+from tlsprobe._net._proxy import HttpConnectNegotiator
+from tlsprobe._net.starttls import starttls_negotiator
+from tlsprobe._tls._identity import HandshakeContext, handshake_context
 
 T = TypeVar("T")
 _DRAIN_SIZE = 65536
@@ -40,17 +45,25 @@ class ProbeMeter:
 
 
 class ConnectionPermits:
-    """The per-server semaphore: one permit is one open connection."""
+    """The per-server semaphore: one permit is one open connection. With ``min_interval_s``, connections to the
+    server also start at least that far apart (for servers that rate-limit)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, min_interval_s: float = 0.0) -> None:
         self._semaphore = anyio.Semaphore(limit)
+        self._pacing = anyio.Lock()
+        self._next_start = 0.0
         self.limit = limit
+        self.min_interval_s = min_interval_s
         self.in_use = 0
         self.max_in_use = 0
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         async with self._semaphore:
+            if self.min_interval_s > 0:
+                async with self._pacing:
+                    await anyio.sleep(max(0.0, self._next_start - anyio.current_time()))
+                    self._next_start = anyio.current_time() + self.min_interval_s
             self.in_use += 1
             self.max_in_use = max(self.max_in_use, self.in_use)
             try:
@@ -59,9 +72,38 @@ class ConnectionPermits:
                 self.in_use -= 1
 
 
+@attrs.frozen(kw_only=True)
+class ConnectionSetup:
+    """How every connection to one server is set up before its first TLS byte."""
+
+    proxy: HttpProxy | None = None
+    """Reach the server through this HTTP CONNECT proxy."""
+    starttls: StartTLS = StartTLS.NONE
+    """The plaintext upgrade to run first (``AUTO`` already resolved)."""
+    xmpp_domain: str = "localhost"
+    """The ``to`` of an XMPP stream header."""
+    ehlo_name: str = "tlsprobe.invalid"
+    """The name given in SMTP ``EHLO``."""
+
+    def negotiators(self, host: str, port: int) -> list[Negotiator]:
+        """Fresh negotiators for one connection to ``host`` (an address, or a name the proxy resolves)."""
+        chain: list[Negotiator] = []
+        if self.proxy is not None:
+            chain.append(HttpConnectNegotiator(self.proxy, host, port))
+        upgrade = starttls_negotiator(self.starttls, xmpp_domain=self.xmpp_domain, ehlo_name=self.ehlo_name)
+        if upgrade is not None:
+            chain.append(upgrade)
+        return chain
+
+
 @attrs.define(kw_only=True)
 class ServerConnector:
-    """Connections to one resolved server address, under its permits and the scan-wide caps."""
+    """Connections to one server address, under its permits and the scan-wide caps, each set up by ``setup``.
+
+    ``ip_address`` is the address connected to; through a proxy it may be a host name, which the proxy resolves.
+    ``handshake`` is what nassl handshakes in worker threads need to know (a client certificate, and whether the
+    server requires one); the scanner completes it once the connectivity phase has learned that.
+    """
 
     ip_address: str
     port: int
@@ -70,6 +112,8 @@ class ServerConnector:
     global_connections: anyio.Semaphore
     thread_limiter: anyio.CapacityLimiter
     counters: ScanCounters
+    setup: ConnectionSetup = attrs.field(factory=ConnectionSetup)
+    handshake: HandshakeContext = attrs.field(factory=HandshakeContext)
 
     @asynccontextmanager
     async def _permit(self, meter: ProbeMeter) -> AsyncIterator[None]:
@@ -84,10 +128,12 @@ class ServerConnector:
 
     @asynccontextmanager
     async def connect(self, meter: ProbeMeter) -> AsyncIterator[anyio.abc.SocketStream]:
-        """An async TCP stream, closed (for real) and its permit returned when the block exits."""
+        """An async TCP stream, set up and ready for the first TLS byte, closed (for real) and its permit
+        returned when the block exits."""
         async with self._permit(meter):
             stream = await self._open_stream()
             try:
+                await negotiate(stream, self.setup.negotiators(self.ip_address, self.port), self.timeouts.read_s)
                 yield stream
             finally:
                 await _close_fully(stream, _linger_s(self.timeouts))
@@ -101,32 +147,62 @@ class ServerConnector:
         async with self._permit(meter):
             return await anyio.to_thread.run_sync(
                 _call_with_socket,
-                self.ip_address,
-                self.port,
-                self.timeouts,
+                self,
                 fn,
                 *args,
                 limiter=self.thread_limiter,
             )
 
     async def _open_stream(self) -> anyio.abc.SocketStream:
+        proxy = self.setup.proxy
+        host, port = (self.ip_address, self.port) if proxy is None else (proxy.host, proxy.port)
         try:
             with anyio.fail_after(self.timeouts.connect_s):
-                return await anyio.connect_tcp(self.ip_address, self.port)
+                return await anyio.connect_tcp(host, port)
         except TimeoutError:
-            raise ConnectTimeoutError(
-                f"TCP connection to {_endpoint(self.ip_address, self.port)} timed out after "
-                f"{self.timeouts.connect_s:g} s"
-            ) from None
+            error_text = f"timed out after {self.timeouts.connect_s:g} s"
+            if proxy is not None:
+                raise ProxyUnreachableError(f"HTTP proxy {_endpoint(host, port)} unreachable: {error_text}") from None
+            raise ConnectTimeoutError(f"TCP connection to {_endpoint(host, port)} {error_text}") from None
         except OSError as error:
+            if proxy is not None:
+                raise ProxyUnreachableError(
+                    f"HTTP proxy {_endpoint(host, port)} unreachable: {_os_error_text(error)}"
+                ) from None
             if isinstance(error.__cause__ or error, ConnectionResetError | ConnectionAbortedError):
                 # Accepted, then reset at once: the server is there and hangs up on us.
                 raise ConnectionClosedError(
-                    f"{_endpoint(self.ip_address, self.port)} reset the connection as soon as it was accepted"
+                    f"{_endpoint(host, port)} reset the connection as soon as it was accepted"
                 ) from None
             raise ConnectionRejectedError(
-                f"TCP connection to {_endpoint(self.ip_address, self.port)} failed: {_os_error_text(error)}"
+                f"TCP connection to {_endpoint(host, port)} failed: {_os_error_text(error)}"
             ) from None
+
+    def open_blocking(self) -> socket.socket:
+        """A connected blocking socket (through the proxy, if any), set up and ready for the first TLS byte; every
+        operation on it times out after ``timeouts.read_s``. Only for worker threads."""
+        proxy = self.setup.proxy
+        if proxy is None:
+            sock = open_blocking_socket(self.ip_address, self.port, self.timeouts)
+        else:
+            try:
+                sock = socket.create_connection((proxy.host, proxy.port), timeout=self.timeouts.connect_s)
+            except TimeoutError:
+                raise ProxyUnreachableError(
+                    f"HTTP proxy {_endpoint(proxy.host, proxy.port)} unreachable: timed out after "
+                    f"{self.timeouts.connect_s:g} s"
+                ) from None
+            except OSError as error:
+                raise ProxyUnreachableError(
+                    f"HTTP proxy {_endpoint(proxy.host, proxy.port)} unreachable: {_os_error_text(error)}"
+                ) from None
+            sock.settimeout(self.timeouts.read_s)
+        try:
+            negotiate_blocking(sock, self.setup.negotiators(self.ip_address, self.port), self.timeouts.read_s)
+        except BaseException:
+            _close_blocking(sock, _linger_s(self.timeouts))
+            raise
+        return sock
 
 
 def _endpoint(ip_address: str, port: int) -> str:
@@ -162,18 +238,13 @@ async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float) -> None:
             await anyio.lowlevel.checkpoint()
 
 
-def _call_with_socket(
-    ip_address: str,
-    port: int,
-    timeouts: Timeouts,
-    fn: Callable[[socket.socket, Unpack[Ts]], T],
-    *args: *Ts,
-) -> T:
-    sock = open_blocking_socket(ip_address, port, timeouts)
+def _call_with_socket(connector: ServerConnector, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
+    sock = connector.open_blocking()
     try:
-        return fn(sock, *args)
+        with handshake_context(connector.handshake):
+            return fn(sock, *args)
     finally:
-        _close_blocking(sock, _linger_s(timeouts))
+        _close_blocking(sock, _linger_s(connector.timeouts))
 
 
 def _close_blocking(sock: socket.socket, linger_s: float) -> None:

@@ -4,6 +4,14 @@ nassl types never leave this package; foreign errors are translated in ``_errors
 """
 
 from tlsprobe._tls._client_auth import ClientAuthObservation, observe_client_auth
+from tlsprobe._tls._identity import ClientIdentity, HandshakeContext, load_client_identity
 from tlsprobe._tls._renegotiation import count_client_renegotiations
 
-__all__ = ["ClientAuthObservation", "count_client_renegotiations", "observe_client_auth"]
+__all__ = [
+    "ClientAuthObservation",
+    "ClientIdentity",
+    "HandshakeContext",
+    "count_client_renegotiations",
+    "load_client_identity",
+    "observe_client_auth",
+]

@@ -31,12 +31,19 @@ class ClientAuthObservation:
 
 
 def observe_client_auth(
-    sock: socket.socket, version: TLSVersion, server_name: str | None, send_empty_certificate: bool
+    sock: socket.socket,
+    version: TLSVersion,
+    server_name: str | None,
+    send_empty_certificate: bool,
+    offer_identity: bool = False,
 ) -> ClientAuthObservation:
-    """One handshake at ``version``. With ``send_empty_certificate`` a request is answered with no certificate;
-    without it, a request stops the handshake at once (it is only detected)."""
+    """One handshake at ``version``. With ``send_empty_certificate`` a request is answered with no certificate
+    (with ``offer_identity``, with the user's certificate instead); without it, a request stops the handshake at
+    once (it is only detected)."""
     with translated_errors():
-        client = new_client(sock, version, server_name, ignore_client_auth=send_empty_certificate)
+        client = new_client(
+            sock, version, server_name, ignore_client_auth=send_empty_certificate, offer_identity=offer_identity
+        )
         try:
             client.do_handshake()
         except ClientCertificateRequested:

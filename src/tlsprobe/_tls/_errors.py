@@ -7,15 +7,31 @@ from contextlib import contextmanager
 
 from nassl._nassl import OpenSSLError
 
-from tlsprobe._exceptions import ConnectionClosedError, HandshakeError, ResponseTimeoutError
+from tlsprobe._exceptions import (
+    ClientCertificateRequiredError,
+    ConnectionClosedError,
+    HandshakeError,
+    ResponseTimeoutError,
+)
+from tlsprobe._tls._identity import current_handshake_context
 
 
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Map what nassl and the socket raise to tlsprobe exceptions; everything else passes through."""
+    """Map what nassl and the socket raise to tlsprobe exceptions; everything else passes through.
+
+    A handshake that fails on a server known to require a client certificate, when none was given, fails
+    with ``ClientCertificateRequiredError``: that, not the alert, is why.
+    """
     try:
         yield
     except OpenSSLError as error:
+        context = current_handshake_context()
+        if context.client_certificate_required and context.identity is None:
+            raise ClientCertificateRequiredError(
+                "the server requires a client certificate and none was given (--cert and --key): "
+                f"TLS handshake failed: {_openssl_reason(error)}"
+            ) from None
         raise HandshakeError(f"TLS handshake failed: {_openssl_reason(error)}") from None
     except TimeoutError:
         raise ResponseTimeoutError("the server stopped answering during the handshake") from None

@@ -131,7 +131,8 @@ class CertificateResult:
     """The server's certificate deployments."""
 
     hostname: str
-    """The name each leaf was matched against: the SNI name sent, or the IP address of an IP target."""
+    """The name each leaf was matched against: the target's host (a name, or an IP literal), whatever SNI was
+    sent."""
     deployments: tuple[CertificateDeployment, ...]
     """One per distinct leaf, in the order found (the server's preferred one first)."""
     without_sni: WithoutSNI
@@ -268,7 +269,7 @@ class CertificateCheck:
     async def run(self, server: ServerContext) -> CertificateResult:
         """Gather the chains, then judge them (in a worker thread: path validation is CPU work)."""
         gathered = await retrieve_chains(server)
-        hostname = server.profile.server_name or server.profile.ip_address
+        hostname = server.target.host  # what users reach it by, whatever SNI was sent (--sni, --no-sni)
         now = datetime.datetime.now(datetime.UTC)
 
         def analyse() -> tuple[CertificateDeployment, ...]:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, final
 
 import attrs
 
+from tlsprobe._config import StartTLS
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError, ConfigurationError
 from tlsprobe._http import (
     REDIRECT_STATUSES,
@@ -175,6 +176,8 @@ class HTTPHeadersCheck:
         version = profile.highest_version
         if version is TLSVersion.SSL2:
             raise CheckNotApplicable("the server speaks only SSL 2.0; tlsprobe sends no HTTP over it")
+        if profile.starttls is not StartTLS.NONE:
+            raise CheckNotApplicable(f"a {profile.starttls.value} server reached through STARTTLS speaks no HTTP")
         if profile.client_auth is ClientAuthRequirement.REQUIRED:
             raise ClientCertificateRequiredError(
                 "the server requires a client certificate and tlsprobe has none to present: "

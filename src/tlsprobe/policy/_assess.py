@@ -1,0 +1,21 @@
+"""The one place a scan result gets its judgements: findings, grade and, with a policy, the verdict."""
+
+from __future__ import annotations
+
+import attrs
+
+from tlsprobe._assessment import Policy
+from tlsprobe._models import ServerScanResult
+from tlsprobe.policy._compliance import evaluate_policy
+from tlsprobe.policy._findings import derive_findings
+from tlsprobe.policy._grade import grade
+
+
+def assess(result: ServerScanResult, policy: Policy | None) -> ServerScanResult:
+    """``result`` with its findings, grade and verdict against ``policy`` (None: no verdict)."""
+    return attrs.evolve(
+        result,
+        findings=derive_findings(result),
+        grade=grade(result),
+        compliance=evaluate_policy(result, policy) if policy is not None else None,
+    )
