@@ -208,8 +208,10 @@ async def test_through_an_http_connect_proxy_the_limit_is_the_target_servers(
         assert profile.via_proxy == f"http://127.0.0.1:{tinyproxy_daemon.port}"
         assert profile.ip_address == "localhost"  # the proxy resolved the name
         assert profile.server_name == "localhost"
-        # Each server saw at most its own limit, and exactly the connections its result says it paid for.
-        assert counted.max_concurrent_connections <= 2
+        # Each server saw exactly the connections its result says it paid for, and never many more open than
+        # the limit: tlsprobe holds at most 2 tunnels to it, but the proxy closes its upstream side after ours, so
+        # for a moment the server may still hold the previous connection (seen once in a fresh-clone CI run).
+        assert counted.max_concurrent_connections <= 2 + 1
         assert counted.total_connections == result.connections
 
 
