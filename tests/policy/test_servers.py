@@ -233,3 +233,20 @@ async def test_an_untrusted_certificate_caps_the_grade_at_f(test_pki: Any) -> No
     assert result.grade is not None and result.grade.grade == "F"
     assert any(cap.reason.endswith("is not trusted by any trust store") for cap in result.grade.caps)
     assert result.compliance is None  # no policy, no verdict
+
+
+async def test_grade_a_without_hsts_and_c_for_rc4(test_pki: Any) -> None:
+    checks = [CertificateCheck(ca_file=test_pki.ca_cert) if c.name == "certificate" else c for c in DEFAULT_CHECKS]
+    # No HTTP at all: no HSTS, so no plus.
+    plain = LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, http_response=False,
+                           minimum_version=ssl.TLSVersion.TLSv1_2)  # fmt: skip
+    with plain as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", checks)
+    assert result.grade is not None and (result.grade.grade, result.grade.caps) == ("A", ())
+    # OpenSSL 1.1.1, TLS 1.2 only, an AEAD suite and RC4.
+    rc4 = start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, legacy=False, version="tls1_2",
+                             ciphers="ECDHE-RSA-AES128-GCM-SHA256:RC4-SHA")  # fmt: skip
+    with rc4 as server:
+        result = await scan_server(f"localhost:{server.port}", checks)
+    assert result.grade is not None and result.grade.grade == "C"
+    assert [cap.reason for cap in result.grade.caps if cap.grade == "C"] == ["RC4 suites (RFC 7465 forbids them)"]
