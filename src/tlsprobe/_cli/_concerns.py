@@ -9,24 +9,6 @@ from __future__ import annotations
 
 from tlsprobe._assessment import Severity, Verdict
 from tlsprobe._models import CheckFailed, ConnectivityFailed, ServerScanResult
-from tlsprobe.wire.catalogue import CipherSuite
-
-
-def suite_weakness(suite: CipherSuite) -> str | None:
-    """Why a suite is unsafe to accept, or None (the report marks such suites)."""
-    if suite.is_anonymous:
-        return "no server authentication"
-    if suite.key_size == 0:
-        return "no encryption"
-    if suite.is_export:
-        return "export-grade"
-    if suite.encryption.startswith("RC4"):
-        return "RC4"
-    if suite.key_size < 128:
-        return f"{suite.key_size}-bit cipher"
-    if any(cipher in suite.encryption for cipher in ("3DES", "DES", "IDEA", "RC2")):
-        return "64-bit block cipher (SWEET32)"
-    return None
 
 
 def concerns(result: ServerScanResult) -> list[str]:

@@ -13,9 +13,10 @@ from tlsprobe.policy._grade import grade
 
 def assess(result: ServerScanResult, policy: Policy | None) -> ServerScanResult:
     """``result`` with its findings, grade and verdict against ``policy`` (None: no verdict)."""
+    findings = derive_findings(result)
     return attrs.evolve(
         result,
-        findings=derive_findings(result),
-        grade=grade(result),
-        compliance=evaluate_policy(result, policy) if policy is not None else None,
+        findings=findings,
+        grade=grade(result, findings=findings),
+        compliance=evaluate_policy(result, policy, findings=findings) if policy is not None else None,
     )

@@ -202,10 +202,12 @@ def _vulnerability_deviation(
     return _deviation(vulnerability.value, "absent", found)
 
 
-def evaluate_policy(result: ServerScanResult, policy: Policy) -> Compliance:
-    """Judge ``result`` against ``policy``."""
+def evaluate_policy(
+    result: ServerScanResult, policy: Policy, *, findings: tuple[Finding, ...] | None = None
+) -> Compliance:
+    """Judge ``result`` against ``policy``; ``findings`` are ``derive_findings(result)``, derived when not given."""
     seen = Observations(result)
-    findings = derive_findings(result)
+    findings = derive_findings(result) if findings is None else findings
     deviations: list[Deviation] = []
     unevaluated: list[UnevaluatedRule] = []
 

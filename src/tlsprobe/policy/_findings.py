@@ -34,6 +34,31 @@ _DEPRECATED: Final = {
 }
 
 
+def _is_rc4(suite: CipherSuite) -> bool:
+    return suite.encryption.startswith("RC4")
+
+
+def _has_64_bit_blocks(suite: CipherSuite) -> bool:
+    return any(cipher in suite.encryption for cipher in _SMALL_BLOCK_CIPHERS)
+
+
+def suite_weakness(suite: CipherSuite) -> str | None:
+    """Why one suite is unsafe to accept, or None (the report marks such suites; the findings group them)."""
+    if suite.is_anonymous:
+        return "no server authentication"
+    if suite.key_size == 0:
+        return "no encryption"
+    if suite.is_export:
+        return "export-grade"
+    if _is_rc4(suite):
+        return "RC4"
+    if suite.key_size < 128:
+        return f"{suite.key_size}-bit cipher"
+    if _has_64_bit_blocks(suite):
+        return "64-bit block cipher (SWEET32)"
+    return None
+
+
 def _suite(version: TLSVersion, suite: CipherSuite) -> str:
     return f"{suite.name} ({version.label})"
 
@@ -79,12 +104,12 @@ def _cipher_findings(results: list[CipherSuitesResult]) -> Iterator[Finding]:
             "Export RSA key exchange: FREAK (CVE-2015-0204)",
             lambda _, s: s.is_export and s.key_exchange is KeyExchange.RSA,
         ),
-        ("rc4", Severity.HIGH, "RC4 suites (RFC 7465 forbids them)", lambda _, s: s.encryption.startswith("RC4")),
+        ("rc4", Severity.HIGH, "RC4 suites (RFC 7465 forbids them)", lambda _, s: _is_rc4(s)),
         (
             "sweet32",
             Severity.MEDIUM,
             "64-bit block ciphers: SWEET32 (CVE-2016-2183)",
-            lambda _, s: any(cipher in s.encryption for cipher in _SMALL_BLOCK_CIPHERS),
+            lambda _, s: _has_64_bit_blocks(s),
         ),
         (
             "beast",

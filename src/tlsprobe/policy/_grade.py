@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from tlsprobe._assessment import Finding, Grade, GradeCap
+from tlsprobe._assessment import Finding, Grade, GradeCap, Severity
 from tlsprobe._models import ServerScanResult
 from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.policy._findings import derive_findings
@@ -113,10 +113,8 @@ def _caps(seen: Observations, findings: tuple[Finding, ...]) -> Iterator[GradeCa
     for finding in findings:
         if finding.id in _FINDING_CAPS:
             yield GradeCap(grade=_FINDING_CAPS[finding.id], reason=finding.title)
-        if finding.id == "robot":
-            yield GradeCap(grade="F" if "strong" in finding.title else "B", reason=finding.title)
-        if finding.id == "logjam":
-            yield GradeCap(grade="F" if finding.severity.value == "high" else "B", reason=finding.title)
+        if finding.id in ("robot", "logjam"):  # a strong oracle or broken DH is high, a weaker one medium
+            yield GradeCap(grade="F" if finding.severity is Severity.HIGH else "B", reason=finding.title)
     versions = seen.accepted_versions()
     if TLSVersion.TLS1_3 not in versions:
         yield GradeCap(grade="A-", reason="TLS 1.3 is not accepted")
@@ -138,10 +136,10 @@ def _hsts_earns_plus(seen: Observations) -> bool:
     return hsts is not None and hsts.valid and (hsts.max_age or 0) >= _SIX_MONTHS_S
 
 
-def grade(result: ServerScanResult) -> Grade:
-    """The grade of one server's results."""
+def grade(result: ServerScanResult, *, findings: tuple[Finding, ...] | None = None) -> Grade:
+    """The grade of one server's results; ``findings`` are ``derive_findings(result)``, derived when not given."""
     seen = Observations(result)
-    findings = derive_findings(result)
+    findings = derive_findings(result) if findings is None else findings
 
     def unknown(missing: str) -> Grade:
         return Grade(

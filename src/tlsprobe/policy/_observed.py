@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TypeVar
 
-from tlsprobe._models import CheckCompleted, CheckFailed, CheckSkipped, ServerScanResult
+from tlsprobe._models import CheckFailed, CheckOutcome, CheckSkipped, ServerScanResult
 from tlsprobe.checks.certificate import CertificateDeployment, CertificateResult
 from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesResult
 from tlsprobe.checks.groups import SupportedGroupsResult
@@ -27,25 +27,27 @@ class Observations:
 
     def __init__(self, result: ServerScanResult) -> None:
         self.result = result
-        self._outcomes = {outcome.name: outcome for outcome in result.checks}
+
+    def _outcome(self, name: str) -> CheckOutcome:
+        try:
+            return self.result.outcome(name)
+        except KeyError:
+            raise NotObserved(f"the {name} check was not run") from None
 
     def get(self, name: str, result_type: type[T]) -> T:
         """The result of the check ``name``; ``NotObserved`` saying why there is none."""
-        outcome = self._outcomes.get(name)
-        if outcome is None:
-            raise NotObserved(f"the {name} check was not run")
+        outcome = self._outcome(name)
         if isinstance(outcome, CheckFailed):
             raise NotObserved(f"the {name} check failed: {outcome.error.message}")
         if isinstance(outcome, CheckSkipped):
             raise NotObserved(f"the {name} check did not apply: {outcome.reason}")
-        assert isinstance(outcome, CheckCompleted)
         if not isinstance(outcome.result, result_type):
             raise NotObserved(f"the {name} check gave a {type(outcome.result).__name__}")
         return outcome.result
 
     def optional(self, name: str, result_type: type[T]) -> T | None:
         """The result of ``name``, or None when the check was skipped as not applicable."""
-        if isinstance(self._outcomes.get(name), CheckSkipped):
+        if isinstance(self._outcome(name), CheckSkipped):
             return None
         return self.get(name, result_type)
 
