@@ -17,7 +17,7 @@ from cryptography.x509 import ocsp
 
 from tests.scanning import only_result
 from tests.servers.processes import start_openssl_s_server
-from tests.trust import NOW, Issued, issue, pem, trust_pki
+from tests.trust import NOW, Issued, issue, ocsp_response_der, pem, trust_pki, write_server_files
 from tests.trust.test_sct import LOG_A, LOG_B, der_octet_string, sct_list, serialized_sct
 from tlsprobe import ConfigurationError, MalformedServerResponseError, scan_server
 from tlsprobe.checks import CertificateCheck, CertificateResult, CertificateRetrieval, OfferedKeyType, WithoutSNI
@@ -31,18 +31,6 @@ from tlsprobe.wire._versions import TLSVersion
 pytestmark = [pytest.mark.anyio, pytest.mark.realserver]
 
 NAME = "www.example.com"  # a name of trust_pki().leaf; targets pin it to 127.0.0.1
-
-
-def _write(directory: Path, stem: str, leaf: Issued, *chain: x509.Certificate) -> tuple[Path, Path]:
-    """``leaf`` and ``chain`` (in that order) as a PEM file, and the leaf's key: what a server loads."""
-    certfile, keyfile = directory / f"{stem}.pem", directory / f"{stem}.key"
-    certfile.write_bytes(pem(leaf.cert, *chain))
-    keyfile.write_bytes(
-        leaf.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return certfile, keyfile
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +49,7 @@ def ca_check(pki_dir: Path) -> CertificateCheck:
 
 
 def _server(pki_dir: Path, stem: str, leaf: Issued, *chain: x509.Certificate, **options: object) -> LocalTLSServer:
-    certfile, keyfile = _write(pki_dir, stem, leaf, *chain)
+    certfile, keyfile = write_server_files(pki_dir, stem, leaf, *chain)
     return LocalTLSServer(certfile=certfile, keyfile=keyfile, **options)  # type: ignore[arg-type]
 
 
@@ -231,7 +219,7 @@ async def test_rsa_and_ecdsa_certificates_on_one_python_server(
 ) -> None:
     pki = trust_pki()
     with _server(pki_dir, "dual-ec", pki.leaf, pki.intermediate.cert) as server:
-        server.context.load_cert_chain(*_write(pki_dir, "dual-rsa", rsa_leaf, pki.intermediate.cert))
+        server.context.load_cert_chain(*write_server_files(pki_dir, "dual-rsa", rsa_leaf, pki.intermediate.cert))
         scanned = await scan_server(f"127.0.0.1:{server.port}", [ca_check])
     result = only_result(scanned, CertificateResult)
     key_types = {deployment.leaf.key_type for deployment in result.deployments}
@@ -249,8 +237,8 @@ async def test_rsa_and_ecdsa_certificates_on_openssl_s_server(
     pki_dir: Path, ca_check: CertificateCheck, rsa_leaf: Issued
 ) -> None:
     pki = trust_pki()
-    rsa_cert, rsa_key = _write(pki_dir, "s-server-rsa", rsa_leaf, pki.intermediate.cert)
-    ec_cert, ec_key = _write(pki_dir, "s-server-ec", pki.leaf, pki.intermediate.cert)
+    rsa_cert, rsa_key = write_server_files(pki_dir, "s-server-rsa", rsa_leaf, pki.intermediate.cert)
+    ec_cert, ec_key = write_server_files(pki_dir, "s-server-ec", pki.leaf, pki.intermediate.cert)
     chain = str(pki_dir / "intermediate.pem")
     options = ["-cert_chain", chain, "-dcert", str(ec_cert), "-dkey", str(ec_key), "-dcert_chain", chain]
     server = start_openssl_s_server(options, rsa_cert, rsa_key)
@@ -268,7 +256,7 @@ async def test_sni_dependent_certificates(pki_dir: Path, ca_check: CertificateCh
     default = issue("default.example", key=ec.generate_private_key(ec.SECP256R1()), issuer=pki.intermediate,
                     sans=("default.example",))  # fmt: skip
     named_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    named_context.load_cert_chain(*_write(pki_dir, "sni-named", pki.leaf, pki.intermediate.cert))
+    named_context.load_cert_chain(*write_server_files(pki_dir, "sni-named", pki.leaf, pki.intermediate.cert))
 
     def choose(tls: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
         if name == NAME:
@@ -288,25 +276,6 @@ async def test_sni_dependent_certificates(pki_dir: Path, ca_check: CertificateCh
 # --- OCSP stapling and Certificate Transparency --------------------------------------------------------------------
 
 
-def _ocsp_response(leaf: x509.Certificate, issuer: Issued, status: ocsp.OCSPCertStatus) -> bytes:
-    response = (
-        ocsp.OCSPResponseBuilder()
-        .add_response(
-            cert=leaf,
-            issuer=issuer.cert,
-            algorithm=hashes.SHA1(),
-            cert_status=status,
-            this_update=NOW - datetime.timedelta(hours=1),
-            next_update=NOW + datetime.timedelta(days=3),
-            revocation_time=NOW - datetime.timedelta(days=1) if status is ocsp.OCSPCertStatus.REVOKED else None,
-            revocation_reason=None,
-        )
-        .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
-        .sign(issuer.key, hashes.SHA256())  # type: ignore[arg-type]
-    )
-    return response.public_bytes(serialization.Encoding.DER)
-
-
 @pytest.mark.parametrize(
     ("status", "protocol", "versions"),
     [
@@ -320,8 +289,8 @@ async def test_ocsp_response_stapled_by_s_server(
 ) -> None:
     pki = trust_pki()
     status_file = pki_dir / f"ocsp-{status.name}.der"
-    status_file.write_bytes(_ocsp_response(pki.leaf.cert, pki.intermediate, status))
-    cert, key = _write(pki_dir, "stapled", pki.leaf, pki.intermediate.cert)
+    status_file.write_bytes(ocsp_response_der(pki.leaf.cert, pki.intermediate, status))
+    cert, key = write_server_files(pki_dir, "stapled", pki.leaf, pki.intermediate.cert)
     options = ["-status_file", str(status_file), "-cert_chain", str(pki_dir / "intermediate.pem"), protocol]
     server = start_openssl_s_server(options, cert, key)
     try:
@@ -380,7 +349,7 @@ async def test_scts_in_the_tls_extension(pki_dir: Path, ca_check: CertificateChe
     pki = trust_pki()
     serverinfo = pki_dir / "serverinfo.pem"
     serverinfo.write_text(_serverinfo_pem(18, sct_list(serialized_sct(LOG_B))))
-    cert, key = _write(pki_dir, "sct-extension", pki.leaf, pki.intermediate.cert)
+    cert, key = write_server_files(pki_dir, "sct-extension", pki.leaf, pki.intermediate.cert)
     # s_server sends the SERVERINFO extensions in TLS <= 1.2 ServerHellos only.
     server = start_openssl_s_server(["-serverinfo", str(serverinfo), "-no_tls1_3"], cert, key)
     try:

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509 import ocsp
 from tests.servers.processes import RunningServer, start_nassl_server, start_nginx
-from tests.trust import NOW, Issued, issue, pem, trust_pki
+from tests.trust import NOW, Issued, issue, ocsp_response_der, pem, trust_pki, write_server_files
 
 from tlsprobe import ScanConfig, ServerScanResult, scan_server
 from tlsprobe.checks import DEFAULT_CHECKS, CertificateCheck, Check
@@ -43,37 +41,9 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def _files(directory: Path, stem: str, leaf: Issued) -> tuple[Path, Path]:
-    """The leaf and its intermediate, and the leaf's key, as nginx wants them."""
-    chain, key = directory / f"{stem}.pem", directory / f"{stem}.key"
-    chain.write_bytes(pem(leaf.cert, trust_pki().intermediate.cert))
-    key.write_bytes(
-        leaf.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return chain, key
-
-
 def _staple(directory: Path, leaf: Issued) -> Path:
-    issuer = trust_pki().intermediate
-    response = (
-        ocsp.OCSPResponseBuilder()
-        .add_response(
-            cert=leaf.cert,
-            issuer=issuer.cert,
-            algorithm=hashes.SHA1(),
-            cert_status=ocsp.OCSPCertStatus.GOOD,
-            this_update=NOW - datetime.timedelta(hours=1),
-            next_update=NOW + datetime.timedelta(days=3),
-            revocation_time=None,
-            revocation_reason=None,
-        )
-        .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
-        .sign(issuer.key, hashes.SHA256())  # type: ignore[arg-type]
-    )
     path = directory / f"ocsp-{leaf.cert.serial_number}.der"
-    path.write_bytes(response.public_bytes(serialization.Encoding.DER))
+    path.write_bytes(ocsp_response_der(leaf.cert, trust_pki().intermediate))
     return path
 
 
@@ -93,7 +63,7 @@ def rsa_leaf() -> Issued:
 
 
 def _nginx(directory: Path, leaf: Issued, stem: str, directives: str) -> Iterator[RunningServer]:
-    chain, key = _files(directory, stem, leaf)
+    chain, key = write_server_files(directory, stem, leaf, trust_pki().intermediate.cert)
     server = start_nginx(
         directory / stem,
         f"ssl_certificate {chain};\nssl_certificate_key {key};\nssl_ecdh_curve {_MOZILLA_CURVES};\n"

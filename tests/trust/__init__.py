@@ -10,12 +10,14 @@ import datetime
 import functools
 import ipaddress
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | dsa.DSAPrivateKey
@@ -245,3 +247,36 @@ def trust_pki() -> TrustPKI:
         sha1_root=sha1_root,
         under_sha1_root=issue("under sha1 root", key=ec.generate_private_key(p256), issuer=sha1_root, ca=True),
     )
+
+
+def write_server_files(directory: Path, stem: str, leaf: Issued, *chain: x509.Certificate) -> tuple[Path, Path]:
+    """``leaf`` and ``chain`` (in that order) as a PEM file, and the leaf's key as PKCS#8: what a server loads."""
+    certfile, keyfile = directory / f"{stem}.pem", directory / f"{stem}.key"
+    certfile.write_bytes(pem(leaf.cert, *chain))
+    encoding, private_format = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8
+    keyfile.write_bytes(leaf.key.private_bytes(encoding, private_format, serialization.NoEncryption()))
+    return certfile, keyfile
+
+
+def ocsp_response_der(
+    leaf: x509.Certificate, issuer: Issued, status: ocsp.OCSPCertStatus = ocsp.OCSPCertStatus.GOOD
+) -> bytes:
+    """A DER OCSP response for ``leaf`` signed by its ``issuer``: produced an hour ago, valid three days more (a
+    revoked status dates the revocation a day back)."""
+    revoked = status is ocsp.OCSPCertStatus.REVOKED
+    response = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=leaf,
+            issuer=issuer.cert,
+            algorithm=hashes.SHA1(),
+            cert_status=status,
+            this_update=NOW - datetime.timedelta(hours=1),
+            next_update=NOW + datetime.timedelta(days=3),
+            revocation_time=NOW - DAY if revoked else None,
+            revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
+        .sign(issuer.key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    return response.public_bytes(serialization.Encoding.DER)
