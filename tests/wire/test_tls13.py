@@ -9,15 +9,17 @@ import datetime
 import hashlib
 import re
 import socket
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dh, ec, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, x448, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import ocsp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,6 +51,10 @@ from tlsprobe.wire._keyshare import (
     shared_secret,
     supports_decryption,
 )
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)  # FFDH, deprecated by cryptography 50
+    from cryptography.hazmat.primitives.asymmetric.dh import DHParameterNumbers, DHPrivateNumbers, DHPublicNumbers
 from tlsprobe.wire._tls13 import (
     CertificateVerify,
     EncryptedExtensions,
@@ -608,11 +614,11 @@ def peer_share(group: int) -> tuple[bytes, bytes]:
         return public, ec_key.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(curve, ours))
     prime = ffdhe_prime(group)
     assert prime is not None
-    numbers = dh.DHParameterNumbers(prime, 2)
+    numbers = DHParameterNumbers(prime, 2)
     dh_key = numbers.parameters().generate_private_key()
     size = (prime.bit_length() + 7) // 8
     public = dh_key.public_key().public_numbers().y.to_bytes(size, "big")
-    secret = dh_key.exchange(dh.DHPublicNumbers(int.from_bytes(ours, "big"), numbers).public_key())
+    secret = dh_key.exchange(DHPublicNumbers(int.from_bytes(ours, "big"), numbers).public_key())
     return public, secret.rjust(size, b"\x00")
 
 
@@ -631,8 +637,8 @@ def test_ffdhe_secret_is_left_padded() -> None:
     # A crafted private exponent of 1 turns the peer value 2 into the secret 2: one significant byte of 256.
     prime = ffdhe_prime(FFDHE2048)
     assert prime is not None
-    numbers = dh.DHParameterNumbers(prime, 2)
-    key = dh.DHPrivateNumbers(1, dh.DHPublicNumbers(2, numbers)).private_key()
+    numbers = DHParameterNumbers(prime, 2)
+    key = DHPrivateNumbers(1, DHPublicNumbers(2, numbers)).private_key()
     assert exchange_key_share(FFDHE2048, key, (2).to_bytes(256, "big")) == (2).to_bytes(256, "big")
 
 

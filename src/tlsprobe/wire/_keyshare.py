@@ -19,12 +19,25 @@ import functools
 import os
 import secrets
 import threading
+import warnings
 from typing import TypeAlias
 
 import attrs
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import dh, ec, mlkem, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.utils import CryptographyDeprecationWarning
+
+with warnings.catch_warnings():
+    # cryptography 50 deprecates finite-field DH, warning when its names are looked up; a scanner still has to
+    # speak the RFC 7919 groups to find the servers that accept them.
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from cryptography.hazmat.primitives.asymmetric.dh import (
+        DHParameterNumbers,
+        DHParameters,
+        DHPrivateKey,
+        DHPublicNumbers,
+    )
 
 # RFC 7919 appendix A; tests re-derive each from the RFC's formula in e.
 _FFDHE_PRIMES_HEX: dict[int, str] = {
@@ -122,13 +135,13 @@ _HYBRIDS: dict[int, tuple[int, int]] = {
 _MLKEM_RANKS = {0x0200: 2, 0x0201: 3, 0x0202: 4}
 
 KeySharePrivateKey: TypeAlias = (
-    x25519.X25519PrivateKey | x448.X448PrivateKey | ec.EllipticCurvePrivateKey | dh.DHPrivateKey
+    x25519.X25519PrivateKey | x448.X448PrivateKey | ec.EllipticCurvePrivateKey | DHPrivateKey
 )
 """The private half of a key share whose shared secret can be computed: (EC)DHE, X25519/X448 or FFDHE."""
 
 
-def _ffdhe_parameters(group_code: int) -> dh.DHParameters:
-    return dh.DHParameterNumbers(int(_FFDHE_PRIMES_HEX[group_code], 16), 2).parameters()
+def _ffdhe_parameters(group_code: int) -> DHParameters:
+    return DHParameterNumbers(int(_FFDHE_PRIMES_HEX[group_code], 16), 2).parameters()
 
 
 def _prime_length(prime: int) -> int:
@@ -196,7 +209,7 @@ def _check_key_type(group_code: int, private_key: KeySharePrivateKey) -> None:
             private_key.curve, _EC_CURVES[group_code]
         )
     elif group_code in _FFDHE_PRIMES_HEX:
-        matches = isinstance(private_key, dh.DHPrivateKey) and private_key.parameters().parameter_numbers().p == int(
+        matches = isinstance(private_key, DHPrivateKey) and private_key.parameters().parameter_numbers().p == int(
             _FFDHE_PRIMES_HEX[group_code], 16
         )
     else:
@@ -250,7 +263,7 @@ def _exchange_ecdh(private_key: ec.EllipticCurvePrivateKey, share: bytes, where:
         raise ValueError(f"{where}: the point is not on {private_key.curve.name}") from None
 
 
-def _exchange_ffdhe(private_key: dh.DHPrivateKey, share: bytes, where: str) -> bytes:
+def _exchange_ffdhe(private_key: DHPrivateKey, share: bytes, where: str) -> bytes:
     parameter_numbers = private_key.parameters().parameter_numbers()
     prime = parameter_numbers.p
     if len(share) != _prime_length(prime):
@@ -260,7 +273,7 @@ def _exchange_ffdhe(private_key: dh.DHPrivateKey, share: bytes, where: str) -> b
     if not 1 < y < prime - 1:
         raise ValueError(f"{where}: the value is not between 1 and p-1")
     try:
-        secret = private_key.exchange(dh.DHPublicNumbers(y, parameter_numbers).public_key())
+        secret = private_key.exchange(DHPublicNumbers(y, parameter_numbers).public_key())
     except ValueError:
         raise ValueError(f"{where}: OpenSSL refused the value") from None
     return secret.rjust(_prime_length(prime), b"\x00")
