@@ -118,9 +118,12 @@ async def test_each_bad_server_gets_a_clear_error_and_the_good_one_completes(
     assert failure(bad["garbage"].port)[0] is ErrorKind.MALFORMED_RESPONSE
     kind, message = failure(bad["http"].port)
     assert kind is ErrorKind.MALFORMED_RESPONSE and "HTTP" in message
-    for behaviour in ("hangup", "reset"):  # a refusal on every attempt, whichever way the server hangs up
+    # A hang-up to a probe alone with the server is its refusal, whichever way it hangs up; a reset may come as
+    # soon as the connection is accepted, or after the hello.
+    for behaviour in ("hangup", "reset"):
         kind, message = failure(bad[behaviour].port)
-        assert kind is ErrorKind.HANDSHAKE_FAILED and "closed the connection without answering" in message
+        assert kind is ErrorKind.HANDSHAKE_FAILED, message
+        assert "closed the connection without answering" in message or "reset the connection" in message, message
 
 
 async def test_results_stream_as_each_server_finishes(modern_server: LocalTLSServer) -> None:

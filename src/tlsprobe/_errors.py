@@ -14,6 +14,7 @@ from tlsprobe._exceptions import (
     HandshakeError,
     MalformedServerResponseError,
     ResponseTimeoutError,
+    ServerOverloadedError,
     ServerResponseError,
 )
 from tlsprobe._models import CheckError, ErrorKind
@@ -26,6 +27,7 @@ _ERROR_KINDS: tuple[tuple[type[Exception], ErrorKind], ...] = (
     (ConnectionRejectedError, ErrorKind.CONNECTION_REJECTED),
     (ResponseTimeoutError, ErrorKind.TIMEOUT),
     (ConnectionClosedError, ErrorKind.CONNECTION_CLOSED),
+    (ServerOverloadedError, ErrorKind.CONNECTION_CLOSED),
     (MalformedServerResponseError, ErrorKind.MALFORMED_RESPONSE),
     (ClientCertificateRequiredError, ErrorKind.CLIENT_CERTIFICATE_REQUIRED),
     (HandshakeError, ErrorKind.HANDSHAKE_FAILED),

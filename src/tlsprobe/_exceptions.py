@@ -12,7 +12,8 @@ goes wrong with a server is reported as data in the result (``ConnectivityFailed
     ├── ServerResponseError                 the server answered, but not in a way the probe could use
     │   ├── MalformedServerResponseError    bytes that are not valid TLS (garbage, HTTP, truncated structures)
     │   ├── ResponseTimeoutError(TimeoutError)  the server stopped answering mid-exchange
-    │   └── ConnectionClosedError           the server closed or reset the connection mid-exchange
+    │   ├── ConnectionClosedError           the server closed or reset the connection mid-exchange
+    │   └── ServerOverloadedError           hang-ups among other connections, retries ran out before one alone
     ├── HandshakeError                      a full (nassl) handshake failed in a way the check did not expect
     │   └── ClientCertificateRequiredError  the server requires a client certificate and none was given
     └── CheckNotApplicable                  a check does not apply to this server; becomes CheckSkipped
@@ -59,6 +60,11 @@ class ResponseTimeoutError(ServerResponseError, TimeoutError):
 
 class ConnectionClosedError(ServerResponseError):
     """The server closed or reset the connection before the exchange was complete."""
+
+
+class ServerOverloadedError(ServerResponseError):
+    """The server hung up while other connections to it were open, and no retry was left to try the probe alone:
+    whether it refused the probe or shed a connection under load is unknown."""
 
 
 class HandshakeError(TLSProbeError):

@@ -163,6 +163,8 @@ class CheckSkipped:
     status: Literal["skipped"] = "skipped"
     reason: str
     """Why it does not apply."""
+    cost: ProbeCost
+    """What finding that out cost the server (often nothing: most checks know from the connectivity phase)."""
 
 
 CheckOutcome = CheckCompleted[Any] | CheckFailed | CheckSkipped
@@ -192,11 +194,7 @@ class ServerScanResult:
     @property
     def connections(self) -> int:
         """Connections opened to the server by the whole scan."""
-        total = self.connectivity.cost.connections
-        for outcome in self.checks:
-            if not isinstance(outcome, CheckSkipped):
-                total += outcome.cost.connections
-        return total
+        return self.connectivity.cost.connections + sum(outcome.cost.connections for outcome in self.checks)
 
     def outcome(self, name: str) -> CheckOutcome:
         """The outcome of the check named ``name``; ``KeyError`` when it was not requested."""

@@ -1,9 +1,10 @@
 """Native probes: send a hand-built hello on an async socket, read the server's first flight, close.
 
 A probe's answer is data: accepted (with what the server chose) or rejected (with the alert, if any). A probe
-that could not get an answer (refused, reset, timed out) is retried with backoff a bounded number of times and
-then raises: a failed probe never reads as a rejection. A server that closes (or resets) the connection without a word
-is a rejection only when it does so on every attempt.
+that could not get an answer is retried as ``_net/_retries`` says: a refused or timed-out connection with backoff
+and fewer permits, a hang-up among other connections alone. A server that closes (or resets) the connection
+without a word is a rejection only when it does so to a probe that was alone with it; a failed probe never reads
+as a rejection.
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ import anyio
 import attrs
 from anyio.abc import SocketStream
 
-from tlsprobe._config import Limits, Timeouts
+from tlsprobe._config import Timeouts
 from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import (
     ConnectionClosedError,
-    ConnectionRejectedError,
-    ConnectTimeoutError,
     MalformedServerResponseError,
     ResponseTimeoutError,
-    ServerResponseError,
 )
-from tlsprobe._net import ProbeMeter, ServerConnector
+from tlsprobe._net import Attempt, ProbeMeter, ServerConnector
 from tlsprobe.wire import (
     Alert,
     AlertLevel,
@@ -57,7 +55,6 @@ from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code
 
 T = TypeVar("T")
-_BACKOFF_S = (0.25, 0.75, 1.5, 3.0)
 _RECEIVE_SIZE = 65536
 
 
@@ -127,24 +124,26 @@ HelloOutcome = HelloAccepted | HelloRejected
 SSL2Outcome = SSL2Accepted | HelloRejected
 
 
-class _SilentClose(Exception):  # noqa: N818 - control flow
+class _SilentClose(ConnectionClosedError):  # noqa: N818 - control flow
     """The server closed or reset the connection without sending anything."""
+
+    def __init__(self) -> None:
+        super().__init__("server closed the connection without answering")
 
 
 class NativeProber:
     """Sends hand-built hellos to one server, with bounded retries."""
 
-    def __init__(self, connector: ServerConnector, timeouts: Timeouts, limits: Limits) -> None:
+    def __init__(self, connector: ServerConnector, timeouts: Timeouts) -> None:
         self._connector = connector
         self._timeouts = timeouts
-        self._limits = limits
 
     async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, first_contact: bool = False) -> HelloOutcome:
         """Send one ClientHello built from ``spec``; see the module docstring for retries."""
         offered = frozenset(spec.cipher_suites)
         hello = build_client_hello(spec)
-        outcome = await self._with_retries(
-            meter, lambda: self._exchange(meter, hello, sslv2=False), first_contact=first_contact
+        outcome = await self._settled(
+            meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=False), first_contact=first_contact
         )
         if isinstance(outcome, HelloRejected):
             return outcome
@@ -157,7 +156,7 @@ class NativeProber:
         with a key share for that group; one for any other group (ML-KEM) is a refusal for this purpose.
         """
         for _ in range(2):
-            outcome = await self._with_retries(meter, functools.partial(self._exchange_tls13, meter, spec))
+            outcome = await self._settled(meter, functools.partial(self._exchange_tls13, meter, spec))
             if not isinstance(outcome, HelloRetryRequest):
                 return outcome
             group = outcome.selected_group
@@ -167,10 +166,10 @@ class NativeProber:
         return HelloRejected(alert=None, reason="server wants a key share this probe cannot decrypt with")
 
     async def _exchange_tls13(
-        self, meter: ProbeMeter, spec: ClientHelloSpec
+        self, meter: ProbeMeter, spec: ClientHelloSpec, attempt: Attempt
     ) -> Tls13Flight | HelloRejected | HelloRetryRequest:
         hello = build_client_hello(spec)
-        async with self._connector.connect(meter) as stream:
+        async with self._connector.connect(meter, attempt) as stream:
             received = bytearray()
             try:
                 with anyio.fail_after(self._timeouts.read_s):
@@ -210,8 +209,8 @@ class NativeProber:
         offered = frozenset(spec.cipher_suites)
         hello = build_client_hello(spec)
 
-        async def attempt() -> T | HelloRejected:
-            async with self._connector.connect(meter) as stream:
+        async def run(attempt: Attempt) -> T | HelloRejected:
+            async with self._connector.connect(meter, attempt) as stream:
                 events = await self._send_and_read_flight(stream, hello, sslv2=False)
                 outcome = _interpret_tls_flight(events, offered)
                 if isinstance(outcome, HelloRejected):
@@ -222,12 +221,12 @@ class NativeProber:
                     )
                 return await script(Conversation(stream, outcome, self._timeouts))
 
-        return await self._with_retries(meter, attempt)
+        return await self._settled(meter, run)
 
     async def sslv2_hello(self, meter: ProbeMeter, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
         """Send one SSL 2.0 CLIENT-HELLO offering ``cipher_kinds``."""
         hello = build_sslv2_client_hello(cipher_kinds)
-        outcome = await self._with_retries(meter, lambda: self._exchange(meter, hello, sslv2=True))
+        outcome = await self._settled(meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=True))
         if isinstance(outcome, HelloRejected):
             return outcome
         for event in outcome:
@@ -237,34 +236,16 @@ class NativeProber:
                 return HelloRejected(alert=event, reason=f"server sent the TLS alert {event.description_name}")
         return HelloRejected(alert=None, reason="server did not answer the SSL 2.0 hello with a SERVER-HELLO")
 
-    async def _with_retries(
-        self, meter: ProbeMeter, attempt: Callable[[], Awaitable[T]], *, first_contact: bool = False
+    async def _settled(
+        self, meter: ProbeMeter, run: Callable[[Attempt], Awaitable[T]], *, first_contact: bool = False
     ) -> T | HelloRejected:
-        attempts = 1 + self._limits.max_retries
-        silent_closes = 0
-        last_error: ServerResponseError | ConnectTimeoutError | ConnectionRejectedError | None = None
-        for attempt_number in range(attempts):
-            if attempt_number:
-                meter.retries += 1
-                self._connector.counters.retries += 1
-                await anyio.sleep(_BACKOFF_S[min(attempt_number - 1, len(_BACKOFF_S) - 1)])
-            try:
-                return await attempt()
-            except (_SilentClose, ConnectionClosedError):
-                silent_closes += 1
-            except (ConnectTimeoutError, ConnectionRejectedError) as error:
-                if first_contact:
-                    raise  # nothing else is open to this server: this is not a fragile server shedding load
-                last_error = error
-            except ResponseTimeoutError as error:
-                last_error = error
-        if silent_closes == attempts:
-            return HelloRejected(alert=None, reason="server closed the connection without answering")
-        assert last_error is not None
-        raise last_error
+        try:
+            return await self._connector.retrying(meter, run, first_contact=first_contact)
+        except ConnectionClosedError as error:  # raised only for a probe alone with the server: its refusal
+            return HelloRejected(alert=None, reason=str(error))
 
-    async def _exchange(self, meter: ProbeMeter, hello: bytes, *, sslv2: bool) -> list[object]:
-        async with self._connector.connect(meter) as stream:
+    async def _exchange(self, meter: ProbeMeter, attempt: Attempt, hello: bytes, *, sslv2: bool) -> list[object]:
+        async with self._connector.connect(meter, attempt) as stream:
             return await self._send_and_read_flight(stream, hello, sslv2=sslv2)
 
     async def _send_and_read_flight(self, stream: SocketStream, hello: bytes, *, sslv2: bool) -> list[object]:

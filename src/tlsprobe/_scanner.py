@@ -37,7 +37,14 @@ from tlsprobe._models import (
     ProbeCost,
     ServerScanResult,
 )
-from tlsprobe._net import ConnectionPermits, ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._net import (
+    ConnectionPermits,
+    ConnectionSetup,
+    ProbeMeter,
+    ScanCounters,
+    ServerConnector,
+    connection_budget,
+)
 from tlsprobe._probes import NativeProber
 from tlsprobe._tls import HandshakeContext, load_client_identity
 from tlsprobe.checks._base import Check, ServerContext, SharedObservations
@@ -105,7 +112,7 @@ class Scanner:
         self._client_identity = load_client_identity(credentials) if credentials is not None else None
         limits = self._config.limits
         self._server_slots = anyio.Semaphore(limits.max_concurrent_servers)
-        self._global_connections = anyio.Semaphore(limits.max_open_connections)
+        self._global_connections = anyio.Semaphore(connection_budget(limits.max_open_connections))
         self._thread_limiter = anyio.CapacityLimiter(limits.max_threads)
         self._counters = ScanCounters()
         self._servers_started = 0
@@ -250,8 +257,9 @@ class Scanner:
                     ehlo_name=config.smtp_ehlo_name,
                 ),
                 handshake=HandshakeContext(identity=self._client_identity),
+                max_retries=config.limits.max_retries,
             )
-            prober = NativeProber(connector, config.timeouts, config.limits)
+            prober = NativeProber(connector, config.timeouts)
             profile = await probe_server(target, ip_address, connector, prober, meter)
         except Exception as error:  # any failure to reach the server becomes its result
             return self._failed_result(target, error, meter, started, started_at)
@@ -308,7 +316,7 @@ async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMete
     try:
         result = await check.run(context)
     except CheckNotApplicable as reason:
-        return CheckSkipped(name=check.name, reason=str(reason))
+        return CheckSkipped(name=check.name, reason=str(reason), cost=_cost(meter, started))
     except Exception as error:
         return CheckFailed(name=check.name, error=error_from_exception(error), cost=_cost(meter, started))
     return CheckCompleted(name=check.name, result=result, cost=_cost(meter, started))

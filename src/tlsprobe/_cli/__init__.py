@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import functools
 import json
 import os
 import sys
@@ -13,6 +15,7 @@ from typing import IO, Any
 import anyio
 
 from tlsprobe._cli._concerns import concerns
+from tlsprobe._cli._limits import raise_open_files_limit
 from tlsprobe._cli._options import (
     EXIT_CONCERN,
     EXIT_OK,
@@ -22,6 +25,7 @@ from tlsprobe._cli._options import (
     selected_checks,
     target_options,
 )
+from tlsprobe._cli._progress import ProgressBar, shown
 from tlsprobe._cli._render import render_server
 from tlsprobe._config import InvalidTargetLine, ScanConfig, ServerTarget, parse_target_lines
 from tlsprobe._exceptions import ConfigurationError
@@ -63,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cli_targets.append(adjust(item))
     try:
         targets_file = open(options.targets_in, encoding="utf-8") if options.targets_in else None  # noqa: SIM115
+        in_file = _count_target_lines(options.targets_in) if targets_file is not None else 0
+        total = None if in_file is None else len(cli_targets) + in_file
     except OSError as error:
         print(f"tlsprobe: cannot read targets file: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -78,11 +84,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else:
                         yield adjust(entry)
 
-        code = anyio.run(run_scan, targets(), checks, config, options, invalid, {})
+        raise_open_files_limit()
+        code = anyio.run(functools.partial(run_scan, targets(), checks, config, options, invalid, {}, total=total))
     finally:
         if targets_file is not None:
             targets_file.close()
     return EXIT_USAGE if invalid else code
+
+
+def _count_target_lines(path: str) -> int | None:
+    """How many targets a targets file names (for the progress bar), read once without keeping them; None for
+    what cannot be read twice (a pipe)."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as lines:
+        return sum(1 for line in lines if line.split("#", 1)[0].strip())
 
 
 def _report_invalid(line: InvalidTargetLine) -> None:
@@ -96,8 +112,11 @@ async def run_scan(
     options: argparse.Namespace,
     invalid: list[InvalidTargetLine],
     labels: Mapping[ServerTarget, str],
+    *,
+    total: int | None = None,
 ) -> int:
-    """Scan, writing the report and JSON as results arrive; returns EXIT_OK or EXIT_CONCERN."""
+    """Scan, writing the report and JSON as results arrive, with a progress bar on a terminal when ``total``
+    (the number of targets, None when unknown) is not 1; returns EXIT_OK or EXIT_CONCERN."""
     json_to_stdout = options.json_out == "-" or (options.jsonl and options.json_out is None)
     show_report = not options.quiet and not json_to_stdout
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -109,17 +128,24 @@ async def run_scan(
     started_at = datetime.datetime.now(datetime.UTC)
     collected: list[ServerScanResult] = []
     exit_code = EXIT_OK
+    scanner = Scanner(config)
+    progress = (
+        ProgressBar(sys.stdout, total, scanner.statistics)
+        if sys.stdout.isatty() and not options.no_progress and total != 1
+        else None
+    )
     try:
-        async with Scanner(config).scan(targets, checks) as results:
+        async with shown(progress), scanner.scan(targets, checks) as results:
             async for result in results:
                 if concerns(result):
                     exit_code = EXIT_CONCERN
-                if show_report:
-                    print(render_server(result, labels.get(result.target), colour=colour), flush=True)
-                if json_file is not None and options.jsonl:
-                    json_file.write(dumps(result) + "\n")
-                    json_file.flush()
-                elif json_file is not None:
+                with progress.interrupting() if progress is not None else contextlib.nullcontext():
+                    if show_report:
+                        print(render_server(result, labels.get(result.target), colour=colour), flush=True)
+                    if json_file is not None and options.jsonl:
+                        json_file.write(dumps(result) + "\n")
+                        json_file.flush()
+                if json_file is not None and not options.jsonl:
                     collected.append(result)
         if json_file is not None and not options.jsonl:
             document = scan_document(

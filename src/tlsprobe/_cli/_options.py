@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults_limits.max_connections_per_server,
         metavar="N",
-        help="connections open at once to one server (default: %(default)s)",
+        help="connections open at once to one server, at most: fewer while it refuses, resets or times out "
+        "(default: %(default)s)",
     )
     network.add_argument(
         "--max-concurrent-servers",
@@ -82,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults_limits.max_concurrent_servers,
         metavar="N",
         help="servers scanned at once (default: %(default)s)",
+    )
+    network.add_argument(
+        "--max-open-connections",
+        type=int,
+        default=defaults_limits.max_open_connections,
+        metavar="N",
+        help="connections open at once for the whole scan, within the open-files limit (default: %(default)s)",
+    )
+    network.add_argument(
+        "--max-threads",
+        type=int,
+        default=defaults_limits.max_threads,
+        metavar="N",
+        help="worker threads for full handshakes, for the whole scan (default: %(default)s)",
     )
     network.add_argument(
         "--connect-timeout",
@@ -131,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output.add_argument("--json-schema", action="store_true", help="print the JSON Schema of the output and exit")
     output.add_argument("--quiet", action="store_true", help="no terminal report")
+    output.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (shown on a terminal when scanning more than one server)",
+    )
     return parser
 
 
@@ -166,6 +186,8 @@ def scan_config(options: argparse.Namespace) -> ScanConfig:
             limits=Limits(
                 max_connections_per_server=options.max_connections_per_server,
                 max_concurrent_servers=options.max_concurrent_servers,
+                max_open_connections=options.max_open_connections,
+                max_threads=options.max_threads,
                 max_retries=options.retries,
                 min_connection_interval_s=options.delay_ms / 1000,
             ),

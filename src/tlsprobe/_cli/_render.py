@@ -80,7 +80,7 @@ def render_server(result: ServerScanResult, label: str | None = None, *, colour:
     lines += [f"    - {concern}" for concern in found]
     lines.append(
         f"  Cost: {result.connections} connections, "
-        f"{sum(o.cost.retries for o in result.checks if not isinstance(o, CheckSkipped))} retries, "
+        f"{sum(o.cost.retries for o in result.checks)} retries, "
         f"{result.duration_s:.2f} s"
     )
     return "\n".join(lines) + "\n"

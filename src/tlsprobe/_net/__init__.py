@@ -8,7 +8,8 @@ Every connection, whichever path opens it, first takes a permit from its server'
 from the scan-wide connection cap, and gives them back only once the socket is really closed.
 """
 
-from tlsprobe._net._connector import ConnectionPermits, ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._net._budget import connection_budget
+from tlsprobe._net._connector import ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector
 from tlsprobe._net._negotiation import (
     NegotiationError,
     ProxyAuthenticationError,
@@ -16,11 +17,15 @@ from tlsprobe._net._negotiation import (
     ProxyUnreachableError,
     StartTLSError,
 )
+from tlsprobe._net._permits import ConnectionPermits, PermitHold
+from tlsprobe._net._retries import Attempt
 
 __all__ = [
+    "Attempt",
     "ConnectionPermits",
     "ConnectionSetup",
     "NegotiationError",
+    "PermitHold",
     "ProbeMeter",
     "ProxyAuthenticationError",
     "ProxyError",
@@ -28,4 +33,5 @@ __all__ = [
     "ScanCounters",
     "ServerConnector",
     "StartTLSError",
+    "connection_budget",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar, TypeVarTuple, Unpack
 
@@ -14,10 +14,12 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
-from tlsprobe._config import HttpProxy, StartTLS, Timeouts
+from tlsprobe._config import HttpProxy, Limits, StartTLS, Timeouts
 from tlsprobe._exceptions import ConnectionClosedError, ConnectionRejectedError, ConnectTimeoutError
 from tlsprobe._net._negotiation import Negotiator, ProxyUnreachableError, negotiate, negotiate_blocking
+from tlsprobe._net._permits import ConnectionPermits
 from tlsprobe._net._proxy import HttpConnectNegotiator
+from tlsprobe._net._retries import Attempt, with_retries
 from tlsprobe._net.starttls import starttls_negotiator
 from tlsprobe._tls._identity import HandshakeContext, handshake_context
 
@@ -42,34 +44,6 @@ class ProbeMeter:
 
     connections: int = 0
     retries: int = 0
-
-
-class ConnectionPermits:
-    """The per-server semaphore: one permit is one open connection. With ``min_interval_s``, connections to the
-    server also start at least that far apart (for servers that rate-limit)."""
-
-    def __init__(self, limit: int, min_interval_s: float = 0.0) -> None:
-        self._semaphore = anyio.Semaphore(limit)
-        self._pacing = anyio.Lock()
-        self._next_start = 0.0
-        self.limit = limit
-        self.min_interval_s = min_interval_s
-        self.in_use = 0
-        self.max_in_use = 0
-
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
-        async with self._semaphore:
-            if self.min_interval_s > 0:
-                async with self._pacing:
-                    await anyio.sleep(max(0.0, self._next_start - anyio.current_time()))
-                    self._next_start = anyio.current_time() + self.min_interval_s
-            self.in_use += 1
-            self.max_in_use = max(self.max_in_use, self.in_use)
-            try:
-                yield
-            finally:
-                self.in_use -= 1
 
 
 @attrs.frozen(kw_only=True)
@@ -114,10 +88,28 @@ class ServerConnector:
     counters: ScanCounters
     setup: ConnectionSetup = attrs.field(factory=ConnectionSetup)
     handshake: HandshakeContext = attrs.field(factory=HandshakeContext)
+    max_retries: int = Limits().max_retries
+
+    async def retrying(
+        self, meter: ProbeMeter, run: Callable[[Attempt], Awaitable[T]], *, first_contact: bool = False
+    ) -> T:
+        """``run(attempt)`` with the retries of ``_retries``, counted in ``meter`` and the scan's counters; ``run``
+        passes ``attempt`` to ``connect``."""
+
+        def count_retry() -> None:
+            meter.retries += 1
+            self.counters.retries += 1
+
+        return await with_retries(
+            self.permits, run, max_retries=self.max_retries, on_retry=count_retry, first_contact=first_contact
+        )
 
     @asynccontextmanager
-    async def _permit(self, meter: ProbeMeter) -> AsyncIterator[None]:
-        async with self.permits.hold(), self.global_connections:
+    async def _permit(self, meter: ProbeMeter, attempt: Attempt | None) -> AsyncIterator[None]:
+        exclusive = attempt is not None and attempt.exclusive
+        async with self.permits.hold(exclusive=exclusive) as held, self.global_connections:
+            if attempt is not None:
+                attempt.hold = held
             meter.connections += 1
             self.counters.connections_opened += 1
             self.counters.connections_open += 1
@@ -127,10 +119,10 @@ class ServerConnector:
                 self.counters.connections_open -= 1
 
     @asynccontextmanager
-    async def connect(self, meter: ProbeMeter) -> AsyncIterator[anyio.abc.SocketStream]:
+    async def connect(self, meter: ProbeMeter, attempt: Attempt | None = None) -> AsyncIterator[anyio.abc.SocketStream]:
         """An async TCP stream, set up and ready for the first TLS byte, closed (for real) and its permit
-        returned when the block exits."""
-        async with self._permit(meter):
+        returned when the block exits. Under ``retrying``, pass its ``attempt``."""
+        async with self._permit(meter, attempt):
             stream = await self._open_stream()
             try:
                 await negotiate(stream, self.setup.negotiators(self.ip_address, self.port), self.timeouts.read_s)
@@ -139,19 +131,19 @@ class ServerConnector:
                 await _close_fully(stream, _linger_s(self.timeouts))
 
     async def run_blocking(self, meter: ProbeMeter, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
-        """Run ``fn(sock, *args)`` in a worker thread on a fresh blocking socket, closed when ``fn`` returns.
+        """Run ``fn(sock, *args)`` in a worker thread on a fresh blocking socket, closed when ``fn`` returns;
+        retried like any probe (``retrying``) when the connection fails, so a hang-up that ``fn`` raises as
+        ``ConnectionClosedError`` is the server's answer only once it came on a connection alone.
 
         The thread is not abandoned on cancellation: every socket operation in it has a timeout, so
         cancellation completes within one network timeout and never leaks a thread or a socket.
         """
-        async with self._permit(meter):
-            return await anyio.to_thread.run_sync(
-                _call_with_socket,
-                self,
-                fn,
-                *args,
-                limiter=self.thread_limiter,
-            )
+
+        async def attempt_once(attempt: Attempt) -> T:
+            async with self._permit(meter, attempt):
+                return await anyio.to_thread.run_sync(_call_with_socket, self, fn, *args, limiter=self.thread_limiter)
+
+        return await self.retrying(meter, attempt_once)
 
     async def _open_stream(self) -> anyio.abc.SocketStream:
         proxy = self.setup.proxy

@@ -1,0 +1,134 @@
+"""The per-server permits: one permit is one open connection, and how many the server gets adapts to how it copes.
+
+``limit`` is a ceiling. Below it, ``allowed`` is what the server is given now: a failure that says "too many"
+(a refusal, a reset before any answer, a timeout) while ``n`` of our connections were open to it means the server
+copes with fewer than ``n``, so ``allowed`` drops to ``n - 1`` (never below 1). Answers earn it back one permit at
+a time; a server that fails again at the level it grew to must then behave twice as long before the next one.
+
+An exclusive hold waits until no other connection to the server is open and keeps the others out while it lasts:
+a connection that was alone cannot have been refused for being one too many, so its answer, even a hang-up, is
+the server's real answer to the probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+import anyio
+
+_FIRST_GROWTH_AFTER: Final = 8  # answers before one more permit, doubled after each relapse
+_MAX_GROWTH_AFTER: Final = 256
+
+
+class PermitHold:
+    """One connection's permit, and what the retry logic needs to know about its circumstances."""
+
+    __slots__ = ("concurrency", "exclusive", "overlapped")
+
+    def __init__(self, concurrency: int, *, exclusive: bool) -> None:
+        self.concurrency = concurrency
+        """Our connections open to the server when this one started, this one included."""
+        self.exclusive = exclusive
+        """Whether it kept every other connection out."""
+        self.overlapped = concurrency > 1
+        """Whether another of our connections to the server was open at any moment while this one was."""
+
+
+class ConnectionPermits:
+    """The permits of one server: a ceiling (``limit``), an adaptive allowance below it, exclusive holds, and
+    optional pacing (``min_interval_s`` between the starts of two connections)."""
+
+    def __init__(self, limit: int, min_interval_s: float = 0.0) -> None:
+        self.limit = limit
+        self.allowed = limit
+        self.min_interval_s = min_interval_s
+        self.in_use = 0
+        self.max_in_use = 0
+        self.reductions = 0
+        """How many times the allowance was lowered."""
+        self._active: set[PermitHold] = set()
+        self._waiters: set[anyio.Event] = set()
+        self._exclusive_waiting = 0
+        self._exclusive_held = False
+        self._answers = 0
+        self._growth_after = _FIRST_GROWTH_AFTER
+        self._pacing = anyio.Lock()
+        self._next_start = 0.0
+
+    @asynccontextmanager
+    async def hold(self, *, exclusive: bool = False) -> AsyncIterator[PermitHold]:
+        """Hold a permit for one connection (all of them with ``exclusive``) until the block exits."""
+        await self._acquire(exclusive)
+        held = PermitHold(self.in_use + 1, exclusive=exclusive)
+        for other in self._active:
+            other.overlapped = True
+        self._active.add(held)
+        self._exclusive_held = exclusive
+        self.in_use += 1
+        self.max_in_use = max(self.max_in_use, self.in_use)
+        try:
+            await self._pace()
+            yield held
+        finally:
+            self._active.discard(held)
+            self.in_use -= 1
+            if exclusive:
+                self._exclusive_held = False
+            self._wake()
+
+    def record_answer(self) -> None:
+        """A connection got an answer from the server: after enough of them, one more permit (up to the limit)."""
+        if self.allowed >= self.limit:
+            return
+        self._answers += 1
+        if self._answers >= self._growth_after:
+            self._answers = 0
+            self.allowed += 1
+            self._wake()
+
+    def record_overload(self, held: PermitHold) -> None:
+        """``held`` failed in a way that says the server had too many connections: fewer from now on."""
+        reduced = max(1, min(self.allowed, held.concurrency - 1))
+        if reduced < self.allowed:
+            self.allowed = reduced
+            self.reductions += 1
+            self._answers = 0
+            self._growth_after = min(_MAX_GROWTH_AFTER, self._growth_after * 2)
+
+    def _may_start(self, exclusive: bool) -> bool:
+        if self._exclusive_held:
+            return False
+        if exclusive:
+            return self.in_use == 0
+        return self._exclusive_waiting == 0 and self.in_use < self.allowed
+
+    async def _acquire(self, exclusive: bool) -> None:
+        if exclusive:
+            self._exclusive_waiting += 1
+        try:
+            while not self._may_start(exclusive):
+                woken = anyio.Event()
+                self._waiters.add(woken)
+                try:
+                    await woken.wait()
+                finally:
+                    self._waiters.discard(woken)
+        finally:
+            if exclusive:
+                self._exclusive_waiting -= 1
+                self._wake()  # a cancelled exclusive waiter must not keep the others out
+
+    def _wake(self) -> None:
+        # Every waiter re-checks its own condition; a server has a few dozen waiters at most.
+        for woken in self._waiters:
+            woken.set()
+        self._waiters.clear()
+
+    async def _pace(self) -> None:
+        if self.min_interval_s <= 0:
+            return
+        async with self._pacing:
+            await anyio.sleep(max(0.0, self._next_start - anyio.current_time()))
+            self._next_start = anyio.current_time() + self.min_interval_s

@@ -1,0 +1,239 @@
+"""Adaptive per-server permits and retries: the permits themselves, then fragile real servers."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from tlsprobe import (
+    CheckCompleted,
+    CheckFailed,
+    ConnectivityCompleted,
+    ErrorKind,
+    Limits,
+    ScanConfig,
+    Scanner,
+    ServerScanResult,
+    ServerTarget,
+)
+from tlsprobe._json import to_jsonable
+from tlsprobe._net import ConnectionPermits, PermitHold
+from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI
+
+pytestmark = pytest.mark.anyio
+
+
+class _Holders:
+    """Tasks that each take a permit and keep it until told to let go."""
+
+    def __init__(self, permits: ConnectionPermits, group: anyio.abc.TaskGroup) -> None:
+        self._permits = permits
+        self._group = group
+        self.holds: list[PermitHold] = []
+        self.release = anyio.Event()
+
+    def start(self, count: int, *, exclusive: bool = False) -> None:
+        for _ in range(count):
+            self._group.start_soon(self._hold, exclusive)
+
+    async def _hold(self, exclusive: bool) -> None:
+        async with self._permits.hold(exclusive=exclusive) as held:
+            self.holds.append(held)
+            await self.release.wait()
+
+
+async def test_an_overload_among_n_connections_leaves_n_minus_one_permits() -> None:
+    permits = ConnectionPermits(5)
+    async with anyio.create_task_group() as group:
+        holders = _Holders(permits, group)
+        holders.start(4)
+        await anyio.wait_all_tasks_blocked()
+        permits.record_overload(holders.holds[3])  # the 4th connection was one too many
+        assert permits.allowed == 3
+        holders.release.set()
+    async with anyio.create_task_group() as group:
+        holders = _Holders(permits, group)
+        holders.start(5)
+        await anyio.wait_all_tasks_blocked()
+        assert (permits.in_use, len(holders.holds)) == (3, 3)  # two wait for a permit
+        holders.release.set()
+    assert permits.max_in_use == 4
+    assert permits.reductions == 1
+
+
+async def test_permits_never_drop_below_one_and_a_lone_failure_keeps_one() -> None:
+    permits = ConnectionPermits(3)
+    async with permits.hold() as alone:
+        assert (alone.concurrency, alone.overlapped) == (1, False)
+    permits.record_overload(alone)
+    assert permits.allowed == 1
+    permits.record_overload(alone)
+    assert permits.allowed == 1
+
+
+async def test_answers_earn_permits_back_more_slowly_after_each_relapse() -> None:
+    permits = ConnectionPermits(5)
+    async with anyio.create_task_group() as group:
+        holders = _Holders(permits, group)
+        holders.start(4)
+        await anyio.wait_all_tasks_blocked()
+        permits.record_overload(holders.holds[3])
+        holders.release.set()
+    assert permits.allowed == 3
+    answers_to_grow = 0
+    while permits.allowed == 3:
+        permits.record_answer()
+        answers_to_grow += 1
+    assert permits.allowed == 4
+    # Relapse at the new level: the next permit takes twice as many answers.
+    async with anyio.create_task_group() as group:
+        holders = _Holders(permits, group)
+        holders.start(4)
+        await anyio.wait_all_tasks_blocked()
+        permits.record_overload(holders.holds[3])
+        holders.release.set()
+    assert permits.allowed == 3
+    for _ in range(answers_to_grow * 2 - 1):
+        permits.record_answer()
+    assert permits.allowed == 3
+    permits.record_answer()
+    assert permits.allowed == 4
+    for _ in range(10_000):
+        permits.record_answer()
+    assert permits.allowed == 5  # the limit is a ceiling
+
+
+async def test_an_exclusive_hold_waits_for_the_others_and_keeps_newcomers_out() -> None:
+    permits = ConnectionPermits(5)
+    async with anyio.create_task_group() as group:
+        early = _Holders(permits, group)
+        early.start(2)
+        await anyio.wait_all_tasks_blocked()
+        alone = _Holders(permits, group)
+        alone.start(1, exclusive=True)
+        await anyio.wait_all_tasks_blocked()
+        late = _Holders(permits, group)
+        late.start(2)
+        await anyio.wait_all_tasks_blocked()
+        assert (len(alone.holds), len(late.holds), permits.in_use) == (0, 0, 2)
+        assert all(held.overlapped for held in early.holds)
+        early.release.set()
+        await anyio.wait_all_tasks_blocked()
+        assert (len(alone.holds), len(late.holds), permits.in_use) == (1, 0, 1)
+        assert not alone.holds[0].overlapped
+        alone.release.set()
+        await anyio.wait_all_tasks_blocked()
+        assert (len(late.holds), permits.in_use) == (2, 2)
+        late.release.set()
+    assert permits.in_use == 0
+
+
+async def test_a_cancelled_exclusive_waiter_lets_the_others_in() -> None:
+    permits = ConnectionPermits(2)
+    async with anyio.create_task_group() as group:
+        early = _Holders(permits, group)
+        early.start(1)
+        await anyio.wait_all_tasks_blocked()
+        waiting = anyio.CancelScope()
+        group.start_soon(_wait_exclusive_in, permits, waiting)
+        await anyio.wait_all_tasks_blocked()
+        late = _Holders(permits, group)
+        late.start(1)
+        await anyio.wait_all_tasks_blocked()
+        assert len(late.holds) == 0  # behind the exclusive waiter
+        waiting.cancel()
+        await anyio.wait_all_tasks_blocked()
+        assert len(late.holds) == 1
+        early.release.set()
+        late.release.set()
+
+
+async def _wait_exclusive_in(permits: ConnectionPermits, scope: anyio.CancelScope) -> None:
+    with scope:
+        async with permits.hold(exclusive=True):
+            pytest.fail("the exclusive hold cannot start while another connection is open")
+
+
+# --- Fragile real servers --------------------------------------------------------------------------------------------
+
+_VOLATILE_KEYS = frozenset({"public_key"})  # ephemeral key shares are fresh on every handshake
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _comparable(item) for key, item in value.items() if key not in _VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_comparable(item) for item in value]
+    return value
+
+
+def _observations(result: ServerScanResult) -> dict[str, Any]:
+    """Everything the scan found: each check's result and the findings; costs and timings left out."""
+    assert isinstance(result.connectivity, ConnectivityCompleted), result.connectivity
+    found: dict[str, Any] = {"findings": _comparable(to_jsonable(result.findings))}
+    for outcome in result.checks:
+        assert not isinstance(outcome, CheckFailed), outcome
+        found[outcome.name] = _comparable(
+            to_jsonable(outcome.result if isinstance(outcome, CheckCompleted) else outcome.reason)
+        )
+    return found
+
+
+@pytest.fixture
+def web_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain,
+        keyfile=test_pki.rsa_key,
+        minimum_version=ssl.TLSVersion.TLSv1_2,
+        http_response=True,
+    ) as server:
+        yield server
+
+
+@pytest.mark.realserver
+@pytest.mark.parametrize("refuse_beyond", [3, 1])
+async def test_a_fragile_server_gets_the_same_results_with_no_failed_check(
+    web_server: LocalTLSServer, refuse_beyond: int
+) -> None:
+    with (
+        CountingProxy(*web_server.address) as sturdy,
+        CountingProxy(*web_server.address, refuse_beyond=refuse_beyond) as fragile,
+    ):
+        expected = await Scanner().scan_server(ServerTarget(host="127.0.0.1", port=sturdy.port))
+        scanner = Scanner()
+        result = await scanner.scan_server(ServerTarget(host="127.0.0.1", port=fragile.port))
+    assert fragile.refused_connections > 0  # the default limit of 5 did meet the server's fragility
+    assert _observations(result) == _observations(expected)
+    retries = result.connectivity.cost.retries + sum(outcome.cost.retries for outcome in result.checks)
+    assert retries == scanner.statistics().retries > 0
+    # Every refused connection was retried, and is paid for in the cost reported.
+    assert fragile.refused_connections <= retries
+    assert result.connections == fragile.total_connections + fragile.refused_connections
+
+
+@pytest.mark.realserver
+async def test_without_retries_a_hang_up_among_others_fails_the_check_and_never_reads_as_a_refusal(
+    web_server: LocalTLSServer,
+) -> None:
+    config = ScanConfig(limits=Limits(max_retries=0))
+    with CountingProxy(*web_server.address) as sturdy, CountingProxy(*web_server.address, refuse_beyond=1) as fragile:
+        expected = await Scanner(config).scan_server(ServerTarget(host="127.0.0.1", port=sturdy.port))
+        result = await Scanner(config).scan_server(ServerTarget(host="127.0.0.1", port=fragile.port))
+    assert fragile.refused_connections > 0
+    expected_outcomes = {outcome.name: outcome for outcome in expected.checks}
+    failed = [outcome for outcome in result.checks if isinstance(outcome, CheckFailed)]
+    assert failed, "a server refusing all but one connection must fail some probe without retries"
+    for outcome in failed:  # a hang-up that could not be settled, or a refused connection: said as such
+        assert outcome.error.kind in (ErrorKind.CONNECTION_CLOSED, ErrorKind.CONNECTION_REJECTED), outcome
+        if outcome.error.kind is ErrorKind.CONNECTION_CLOSED:
+            assert "no retry was left" in outcome.error.message
+    for outcome in result.checks:
+        if isinstance(outcome, CheckCompleted):  # what completed is exactly what the sturdy server gave
+            reference = expected_outcomes[outcome.name]
+            assert isinstance(reference, CheckCompleted)
+            assert _comparable(to_jsonable(outcome.result)) == _comparable(to_jsonable(reference.result))

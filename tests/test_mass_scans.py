@@ -1,0 +1,206 @@
+"""Scans of many servers: scan-wide caps, lazy targets, the descriptor budget, statistics and the progress bar."""
+
+from __future__ import annotations
+
+import os
+import pty
+import resource
+import select
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tlsprobe import (
+    CheckCompleted,
+    ConnectivityFailed,
+    Limits,
+    ScanConfig,
+    Scanner,
+    ServerScanResult,
+    ServerTarget,
+    TLSVersion,
+)
+from tlsprobe._cli._progress import render_progress
+from tlsprobe._net import connection_budget
+from tlsprobe._net._budget import RESERVED_DESCRIPTORS
+from tlsprobe._scanner import ScannerStatistics
+from tlsprobe.checks import CipherSuitesCheck, EnumerationMode, HTTPHeadersCheck, SessionResumptionCheck
+from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def web_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain,
+        keyfile=test_pki.rsa_key,
+        minimum_version=ssl.TLSVersion.TLSv1_2,
+        http_response=True,
+    ) as server:
+        yield server
+
+
+def _servers_behind(proxy: CountingProxy, count: int) -> list[ServerTarget]:
+    """``count`` distinct servers, as far as the scanner knows, all reached through ``proxy``."""
+    return [ServerTarget(host=f"server{index}.test", port=proxy.port, ip="127.0.0.1") for index in range(count)]
+
+
+async def _scan(scanner: Scanner, targets: object, checks: list[object]) -> list[ServerScanResult]:
+    async with scanner.scan(targets, checks) as results:  # type: ignore[arg-type]
+        return [result async for result in results]
+
+
+@pytest.mark.realserver
+async def test_the_scan_wide_connection_cap_holds_across_servers(web_server: LocalTLSServer) -> None:
+    # Six servers of five permits each would open 30 connections at once; the scan-wide cap allows 4.
+    checks: list[object] = [CipherSuitesCheck(version=TLSVersion.TLS1_2, mode=EnumerationMode.EXHAUSTIVE)]
+    scanner = Scanner(ScanConfig(limits=Limits(max_open_connections=4, max_concurrent_servers=6)))
+    with CountingProxy(*web_server.address) as proxy:
+        results = await _scan(scanner, _servers_behind(proxy, 6), checks)
+    assert all(isinstance(result.checks[0], CheckCompleted) for result in results)
+    assert proxy.max_concurrent_connections == 4  # reached, never exceeded
+    assert proxy.total_connections == sum(result.connections for result in results)
+    statistics = scanner.statistics()
+    assert (statistics.servers_started, statistics.servers_completed, statistics.checks_completed) == (6, 6, 6)
+    assert statistics.connections_opened == proxy.total_connections
+    assert statistics.connections_open == 0
+
+
+def _worker_threads() -> int:
+    return sum(thread.name.startswith("AnyIO worker thread") for thread in threading.enumerate())
+
+
+@pytest.mark.realserver
+async def test_blocking_handshakes_of_many_servers_share_the_thread_cap(web_server: LocalTLSServer) -> None:
+    # Session resumption and HTTP headers run nassl handshakes in worker threads: eight servers, two threads.
+    scanner = Scanner(ScanConfig(limits=Limits(max_threads=2, max_concurrent_servers=8)))
+    busiest = 0
+    idle_before = _worker_threads()
+
+    async def watch() -> None:
+        nonlocal busiest
+        while True:
+            busiest = max(busiest, _worker_threads() - idle_before)
+            await anyio.sleep(0.002)
+
+    with CountingProxy(*web_server.address) as proxy:
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            results = await _scan(scanner, _servers_behind(proxy, 8), [SessionResumptionCheck(), HTTPHeadersCheck()])
+            group.cancel_scope.cancel()
+    assert all(isinstance(outcome, CheckCompleted) for result in results for outcome in result.checks)
+    assert 1 <= busiest <= 2
+
+
+@pytest.mark.realserver
+async def test_targets_are_read_no_faster_than_servers_finish(web_server: LocalTLSServer) -> None:
+    pulled = 0
+    pulled_when_first_result_came: int | None = None
+
+    async def targets() -> AsyncIterator[ServerTarget]:
+        nonlocal pulled
+        for target in _servers_behind(proxy, 40):
+            pulled += 1
+            yield target
+
+    scanner = Scanner(ScanConfig(limits=Limits(max_concurrent_servers=3)))
+    with CountingProxy(*web_server.address) as proxy:
+        count = 0
+        async with scanner.scan(targets(), [CipherSuitesCheck(version=TLSVersion.TLS1_3)]) as results:
+            async for _ in results:
+                if pulled_when_first_result_came is None:
+                    pulled_when_first_result_came = pulled
+                count += 1
+    assert count == pulled == 40
+    # Three being scanned, at most three finished results waiting in the stream, and the one being started.
+    assert pulled_when_first_result_came is not None and pulled_when_first_result_came <= 3 + 3 + 1
+
+
+def test_the_connection_budget_keeps_within_the_open_files_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert soft > RESERVED_DESCRIPTORS + 72, "the test needs a usual open-files limit"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (RESERVED_DESCRIPTORS + 72, hard))
+    try:
+        assert connection_budget(256) == 72
+        assert connection_budget(10) == 10
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert connection_budget(256) == min(256, soft - RESERVED_DESCRIPTORS)
+
+
+def test_progress_text_says_what_is_done_and_what_is_happening() -> None:
+    statistics = ScannerStatistics(
+        servers_started=40, servers_completed=25, checks_completed=500, connections_open=12, connections_opened=2000,
+        retries=3,
+    )  # fmt: skip
+    assert render_progress(statistics, 100, 75.4) == (
+        "[######..................] 25/100 servers · 15 scanning · 2000 connections (12 open) · 3 retries · 1:15"
+    )
+    assert render_progress(statistics, None, 5).startswith("25 servers done · 15 scanning")
+
+
+def _run_on_a_terminal(arguments: list[str]) -> tuple[int, str]:
+    """Run the CLI with its stdout on a pseudo-terminal; its exit code and everything it wrote there."""
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "tlsprobe", *arguments], stdout=terminal, stderr=subprocess.DEVNULL
+    ) as process:
+        os.close(terminal)
+        written = bytearray()
+        while select.select([controller], [], [], 120)[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal is gone: the process has exited
+                break
+            if not chunk:
+                break
+            written += chunk
+        os.close(controller)
+        return process.wait(timeout=30), written.decode("utf-8", "replace")
+
+
+@pytest.mark.realserver
+def test_the_cli_shows_a_progress_bar_on_a_terminal_and_erases_it(web_server: LocalTLSServer, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"# two servers\n127.0.0.1:{web_server.port}\n\nlocalhost:{web_server.port}{{127.0.0.1}}\n")
+    arguments = ["--targets-in", str(targets), "--tls1_3_cipher_suites", "--certificate"]
+    code, screen = _run_on_a_terminal(arguments)
+    assert code in (0, 1), screen
+    assert "/2 servers" in screen  # the total counted from the file, comments and blank lines left out
+    assert "\x1b[2K" in screen
+    assert screen.count("TLS 1.3") >= 2  # both reports printed, between redraws of the bar
+    code, screen = _run_on_a_terminal([*arguments, "--no-progress"])
+    assert code in (0, 1), screen
+    assert "servers ·" not in screen and "\x1b[2K" not in screen
+
+
+@pytest.mark.realserver
+def test_no_progress_bar_when_stdout_is_not_a_terminal(web_server: LocalTLSServer) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "tlsprobe", f"127.0.0.1:{web_server.port}", f"localhost:{web_server.port}{{127.0.0.1}}",
+         "--tls1_3_cipher_suites", "--jsonl"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("{") for line in lines), completed.stdout
+    assert "\x1b" not in completed.stdout
+
+
+@pytest.mark.realserver
+async def test_a_closed_port_among_many_costs_one_result_and_spoils_nothing(web_server: LocalTLSServer) -> None:
+    with CountingProxy(*web_server.address) as proxy:
+        closed = proxy.port
+    # The proxy is gone: its port is closed now. One more proxy for the servers that are up.
+    with CountingProxy(*web_server.address) as proxy:
+        targets = [ServerTarget(host="127.0.0.1", port=closed), *_servers_behind(proxy, 3)]
+        results = await _scan(Scanner(), targets, [CipherSuitesCheck(version=TLSVersion.TLS1_3)])
+    by_host = {result.target.host: result for result in results}
+    assert isinstance(by_host["127.0.0.1"].connectivity, ConnectivityFailed)
+    assert all(isinstance(by_host[f"server{index}.test"].checks[0], CheckCompleted) for index in range(3))
