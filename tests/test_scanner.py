@@ -228,3 +228,17 @@ async def test_a_cancelled_scan_gives_back_its_server_slots(modern_server: Local
     assert isinstance(result.connectivity, ConnectivityCompleted)
     async with scanner.scan([f"127.0.0.1:{modern_server.port}"], []) as results:
         assert [isinstance(item.connectivity, ConnectivityCompleted) async for item in results] == [True]
+
+
+def test_a_failure_inside_a_task_group_is_described_by_its_own_error() -> None:
+    # Checks probe several things at once in task groups; their failures arrive wrapped in exception groups.
+    from tlsprobe._errors import error_from_exception
+    from tlsprobe._exceptions import ConnectionClosedError
+
+    wrapped = ExceptionGroup("probes", [ExceptionGroup("ways", [ConnectionClosedError("server reset")]), KeyError()])
+    described = error_from_exception(wrapped)
+    assert (described.kind, described.message, described.traceback) == (
+        ErrorKind.CONNECTION_CLOSED,
+        "server reset",
+        None,
+    )

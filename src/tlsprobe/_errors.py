@@ -36,7 +36,10 @@ _ERROR_KINDS: tuple[tuple[type[Exception], ErrorKind], ...] = (
 
 
 def error_from_exception(error: Exception) -> CheckError:
-    """Describe ``error`` as data; anything unexpected is an internal error and keeps its traceback."""
+    """Describe ``error`` as data; anything unexpected is an internal error and keeps its traceback. A failure
+    inside a task group (a check probing several things at once) is described by the first one of its own."""
+    while isinstance(error, ExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
     exception = f"{type(error).__module__}.{type(error).__qualname__}"
     for error_class, kind in _ERROR_KINDS:
         if isinstance(error, error_class):

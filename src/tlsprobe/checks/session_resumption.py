@@ -13,8 +13,9 @@ attempt with the fresh session of that full handshake, not by one more try of a 
 
 A connection counts as resumed when it kept the offered session's secret (see ``tlsprobe._tls._resumption``). The
 first two run at the highest version from SSL 3.0 to TLS 1.2 the server accepts (the shared baseline hello) and
-are not tested on a TLS 1.3-only server; the third needs TLS 1.3. The ways are tested one after the other, not in
-parallel: resumption is about one server's cache, and some servers serve one connection at a time.
+are not tested on a TLS 1.3-only server; the third needs TLS 1.3. The three ways run side by side (each is a chain
+of connections one after the other): a server that can take only fewer connections at once sheds or refuses the
+others, and the adaptive permits and retries of the scan (``_net``) absorb that.
 
 Connections: per way, 1 + ``attempts`` (only 1 when the full handshake gave nothing to resume with), so at most
 3 * (1 + ``attempts``) = 18 with the default 5 attempts, plus the baseline hello shared with other checks (one per
@@ -27,6 +28,7 @@ from __future__ import annotations
 import enum
 from typing import ClassVar, final
 
+import anyio
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError
@@ -119,7 +121,7 @@ class SessionResumptionCheck:
         return "session_resumption"
 
     async def run(self, server: ServerContext) -> SessionResumptionResult:
-        """Test each way the server's versions allow, one after the other."""
+        """Test each way the server's versions allow, side by side."""
         if server.profile.client_auth is ClientAuthRequirement.REQUIRED:
             raise ClientCertificateRequiredError(
                 "resumption needs full handshakes, and the server requires a client certificate"
@@ -131,19 +133,26 @@ class SessionResumptionCheck:
         has_tls13 = server.profile.highest_version is TLSVersion.TLS1_3
         if version is None and not has_tls13:
             raise CheckNotApplicable("the server accepts neither TLS 1.3 nor any version from SSL 3.0 to TLS 1.2")
-        by_id = by_ticket = tls13 = None
+        ways: dict[str, tuple[ResumptionAttempts, TLSSession]] = {}
+
+        async def test_way(key: str, way_version: TLSVersion, use_tickets: bool) -> None:
+            ways[key] = await self._attempts(server, way_version, use_tickets=use_tickets)
+
+        async with anyio.create_task_group() as group:
+            if version is not None:
+                group.start_soon(test_way, "by_id", version, False)
+                group.start_soon(test_way, "by_ticket", version, True)
+            if has_tls13:
+                group.start_soon(test_way, "tls13", TLSVersion.TLS1_3, True)
         max_early_data = None
-        if version is not None:
-            by_id, _ = await self._attempts(server, version, use_tickets=False)
-            by_ticket, _ = await self._attempts(server, version, use_tickets=True)
-        if has_tls13:
-            tls13, first = await self._attempts(server, TLSVersion.TLS1_3, use_tickets=True)
+        if "tls13" in ways:
+            first = ways["tls13"][1]
             max_early_data = first.max_early_data if first.details.has_ticket else None
         return SessionResumptionResult(
             tested_version=version,
-            session_id_resumption=by_id,
-            ticket_resumption=by_ticket,
-            tls1_3_resumption=tls13,
+            session_id_resumption=ways["by_id"][0] if "by_id" in ways else None,
+            ticket_resumption=ways["by_ticket"][0] if "by_ticket" in ways else None,
+            tls1_3_resumption=ways["tls13"][0] if "tls13" in ways else None,
             tls1_3_max_early_data=max_early_data,
         )
 
