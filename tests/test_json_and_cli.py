@@ -237,3 +237,10 @@ def test_a_bad_policy_file_is_a_usage_error(tmp_path: Path) -> None:
     completed = _run_cli("127.0.0.1:1", "--policy", str(policy))
     assert completed.returncode == 2
     assert f"policy {policy}: missing field" in completed.stderr
+
+
+def test_version_is_printed() -> None:
+    from tlsprobe import __version__
+
+    completed = _run_cli("--version")
+    assert (completed.returncode, completed.stdout.strip()) == (0, f"tlsprobe {__version__}")

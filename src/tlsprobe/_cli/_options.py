@@ -21,6 +21,7 @@ from tlsprobe._config import (
 )
 from tlsprobe._exceptions import ConfigurationError
 from tlsprobe._tls import load_client_identity
+from tlsprobe._version import __version__
 from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.checks.certificate import CertificateCheck
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tlsprobe {__version__}")
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="host, host:port, [ipv6]:port, host:port{ip}")
     parser.add_argument("--targets-in", metavar="FILE", help="read targets from FILE, one per line (# comments)")
     checks = parser.add_argument_group("checks (all of them when none is given)")
