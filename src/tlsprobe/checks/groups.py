@@ -16,9 +16,10 @@ RFC 7919, draft-ietf-tls-ecdhe-mlkem, the IANA TLS Supported Groups registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, final
 
+import anyio
 import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -83,17 +84,27 @@ class SupportedGroupsCheck:
         return "supported_groups"
 
     async def run(self, server: ServerContext) -> SupportedGroupsResult:
-        """Enumerate under TLS 1.3 and, with ECDHE suites, below it."""
-        tls13 = await _tls13_groups(server) if server.profile.highest_version is TLSVersion.TLS1_3 else None
+        """Enumerate under TLS 1.3 and, with ECDHE and DHE suites, below it: the three enumerations side by side
+        (each is a chain of hellos one after the other)."""
+        found: dict[str, GroupsAtVersion] = {}
+
+        async def enumerate_into(key: str, enumeration: Callable[[], Awaitable[GroupsAtVersion]]) -> None:
+            found[key] = await enumeration()
+
         try:
-            baseline_version = (await tls12_baseline(server)).version
+            baseline_version: TLSVersion | None = (await tls12_baseline(server)).version
         except CheckNotApplicable:
             baseline_version = None
-        ecdhe = ffdhe = None
-        if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
-            ecdhe = await _ecdhe_groups(server, baseline_version)
-            ffdhe = await _ffdhe_groups(server, baseline_version)
-        return SupportedGroupsResult(tls1_3=tls13, ecdhe_below_tls1_3=ecdhe, ffdhe_below_tls1_3=ffdhe)
+        async with anyio.create_task_group() as group:
+            if server.profile.highest_version is TLSVersion.TLS1_3:
+                group.start_soon(enumerate_into, "tls13", lambda: _tls13_groups(server))
+            if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
+                version = baseline_version
+                group.start_soon(enumerate_into, "ecdhe", lambda: _ecdhe_groups(server, version))
+                group.start_soon(enumerate_into, "ffdhe", lambda: _ffdhe_groups(server, version))
+        return SupportedGroupsResult(
+            tls1_3=found.get("tls13"), ecdhe_below_tls1_3=found.get("ecdhe"), ffdhe_below_tls1_3=found.get("ffdhe")
+        )
 
 
 async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, final
 
+import anyio
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
@@ -101,10 +102,17 @@ class SignatureAlgorithmsCheck:
         return "signature_algorithms"
 
     async def run(self, server: ServerContext) -> SignatureAlgorithmsResult:
-        """Enumerate under each version the server speaks."""
-        tls12 = await _tls12_schemes(server)
-        tls13 = await _tls13_schemes(server) if server.profile.highest_version is TLSVersion.TLS1_3 else None
-        return SignatureAlgorithmsResult(tls1_2=tls12, tls1_3=tls13)
+        """Enumerate under each version the server speaks, side by side."""
+        found: dict[TLSVersion, SignatureAlgorithmsAtVersion | None] = {}
+
+        async def enumerate_at(version: TLSVersion) -> None:
+            found[version] = await (_tls12_schemes if version is TLSVersion.TLS1_2 else _tls13_schemes)(server)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(enumerate_at, TLSVersion.TLS1_2)
+            if server.profile.highest_version is TLSVersion.TLS1_3:
+                group.start_soon(enumerate_at, TLSVersion.TLS1_3)
+        return SignatureAlgorithmsResult(tls1_2=found.get(TLSVersion.TLS1_2), tls1_3=found.get(TLSVersion.TLS1_3))
 
 
 async def _tls12_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion | None:
