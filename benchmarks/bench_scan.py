@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import ssl
 import statistics
@@ -33,26 +34,14 @@ from typing import Any
 
 import anyio
 
+from _tools import SSLYZE_CIPHER_COMMANDS, SSLYZE_FEATURE_COMMANDS  # benchmarks/ is the script's own directory
 from tlsprobe import DEFAULT_CHECKS, CheckCompleted, CheckFailed, Scanner, ServerScanResult, ServerTarget
 from tlsprobe.checks import Check
 from tlsprobe.testing import CountingProxy, LocalTLSServer, generate_test_pki
 
-_SSLYZE_CIPHER_COMMANDS = ("--sslv2", "--sslv3", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3")
-_SSLYZE_FEATURE_COMMANDS = (
-    "--compression",
-    "--fallback",
-    "--reneg",
-    "--resum",
-    "--early_data",
-    "--heartbleed",
-    "--openssl_ccs",
-    "--robot",
-    "--elliptic_curves",
-    "--http_headers",
-)
 _SSLYZE_COMMAND_SETS = (
-    ("SSLyze (6 cipher-suite commands)", _SSLYZE_CIPHER_COMMANDS),
-    ("SSLyze (10 feature and vulnerability commands)", _SSLYZE_FEATURE_COMMANDS),
+    ("SSLyze (6 cipher-suite commands)", SSLYZE_CIPHER_COMMANDS),
+    ("SSLyze (10 feature and vulnerability commands)", SSLYZE_FEATURE_COMMANDS),
     ("SSLyze (--certinfo)", ("--certinfo",)),
 )
 
@@ -138,7 +127,8 @@ def main() -> int:
                 server.context.load_cert_chain(pki.ecdsa_chain, pki.ecdsa_key)
             proxies.append(stack.enter_context(CountingProxy("127.0.0.1", server.port)))
         if options.hostname:
-            targets = [ServerTarget(host=options.hostname, port=proxy.port, ip="127.0.0.1") for proxy in proxies]
+            loopback = ipaddress.ip_address("127.0.0.1")
+            targets = [ServerTarget(host=options.hostname, port=proxy.port, ip=loopback) for proxy in proxies]
         else:
             targets = [ServerTarget(host="127.0.0.1", port=proxy.port) for proxy in proxies]
         print("| tool | servers | wall s | connections per server, median (min-max) | max concurrent | notes |")
