@@ -44,14 +44,12 @@ class ConnectionPermits:
         self.limit = limit
         self.allowed = limit
         self.min_interval_s = min_interval_s
-        self.in_use = 0
         self.max_in_use = 0
         self.reductions = 0
         """How many times the allowance was lowered."""
         self._active: set[PermitHold] = set()
         self._waiters: set[anyio.Event] = set()
         self._exclusive_waiting = 0
-        self._exclusive_held = False
         self._answers = 0
         self._growth_after = _FIRST_GROWTH_AFTER
         self._pacing = anyio.Lock()
@@ -65,18 +63,18 @@ class ConnectionPermits:
         for other in self._active:
             other.overlapped = True
         self._active.add(held)
-        self._exclusive_held = exclusive
-        self.in_use += 1
         self.max_in_use = max(self.max_in_use, self.in_use)
         try:
             await self._pace()
             yield held
         finally:
             self._active.discard(held)
-            self.in_use -= 1
-            if exclusive:
-                self._exclusive_held = False
             self._wake()
+
+    @property
+    def in_use(self) -> int:
+        """Connections holding a permit now."""
+        return len(self._active)
 
     def record_answer(self) -> None:
         """A connection got an answer from the server: after enough of them, one more permit (up to the limit)."""
@@ -98,7 +96,7 @@ class ConnectionPermits:
             self._growth_after = min(_MAX_GROWTH_AFTER, self._growth_after * 2)
 
     def _may_start(self, exclusive: bool) -> bool:
-        if self._exclusive_held:
+        if any(held.exclusive for held in self._active):
             return False
         if exclusive:
             return self.in_use == 0
