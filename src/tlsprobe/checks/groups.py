@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, final
 
-import anyio
 import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,6 +28,7 @@ from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hell
 from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._enumeration import order_enforced, picks_until_refused
+from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind, ffdhe_prime
 from tlsprobe.wire._versions import TLSVersion
@@ -86,22 +86,18 @@ class SupportedGroupsCheck:
     async def run(self, server: ServerContext) -> SupportedGroupsResult:
         """Enumerate under TLS 1.3 and, with ECDHE and DHE suites, below it: the three enumerations side by side
         (each is a chain of hellos one after the other)."""
-        found: dict[str, GroupsAtVersion] = {}
-
-        async def enumerate_into(key: str, enumeration: Callable[[], Awaitable[GroupsAtVersion]]) -> None:
-            found[key] = await enumeration()
-
         try:
             baseline_version: TLSVersion | None = (await tls12_baseline(server)).version
         except CheckNotApplicable:
             baseline_version = None
-        async with anyio.create_task_group() as group:
-            if server.profile.highest_version is TLSVersion.TLS1_3:
-                group.start_soon(enumerate_into, "tls13", lambda: _tls13_groups(server))
-            if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
-                version = baseline_version
-                group.start_soon(enumerate_into, "ecdhe", lambda: _ecdhe_groups(server, version))
-                group.start_soon(enumerate_into, "ffdhe", lambda: _ffdhe_groups(server, version))
+        parts: dict[str, Callable[[], Awaitable[GroupsAtVersion]]] = {}
+        if server.profile.highest_version is TLSVersion.TLS1_3:
+            parts["tls13"] = lambda: _tls13_groups(server)
+        if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
+            version = baseline_version
+            parts["ecdhe"] = lambda: _ecdhe_groups(server, version)
+            parts["ffdhe"] = lambda: _ffdhe_groups(server, version)
+        found = await side_by_side(parts)
         return SupportedGroupsResult(
             tls1_3=found.get("tls13"), ecdhe_below_tls1_3=found.get("ecdhe"), ffdhe_below_tls1_3=found.get("ffdhe")
         )

@@ -26,15 +26,16 @@ early data a TLS 1.3 ticket allows (the ``early_data`` check tries it).
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from typing import ClassVar, final
 
-import anyio
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError
 from tlsprobe._models import ClientAuthRequirement
 from tlsprobe._tls._resumption import TICKET_WAIT_S, TLSSession, resumption_handshake
 from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire._versions import TLSVersion
 
@@ -133,17 +134,14 @@ class SessionResumptionCheck:
         has_tls13 = server.profile.highest_version is TLSVersion.TLS1_3
         if version is None and not has_tls13:
             raise CheckNotApplicable("the server accepts neither TLS 1.3 nor any version from SSL 3.0 to TLS 1.2")
-        ways: dict[str, tuple[ResumptionAttempts, TLSSession]] = {}
-
-        async def test_way(key: str, way_version: TLSVersion, use_tickets: bool) -> None:
-            ways[key] = await self._attempts(server, way_version, use_tickets=use_tickets)
-
-        async with anyio.create_task_group() as group:
-            if version is not None:
-                group.start_soon(test_way, "by_id", version, False)
-                group.start_soon(test_way, "by_ticket", version, True)
-            if has_tls13:
-                group.start_soon(test_way, "tls13", TLSVersion.TLS1_3, True)
+        parts: dict[str, Callable[[], Awaitable[tuple[ResumptionAttempts, TLSSession]]]] = {}
+        if version is not None:
+            below_tls13 = version
+            parts["by_id"] = lambda: self._attempts(server, below_tls13, use_tickets=False)
+            parts["by_ticket"] = lambda: self._attempts(server, below_tls13, use_tickets=True)
+        if has_tls13:
+            parts["tls13"] = lambda: self._attempts(server, TLSVersion.TLS1_3, use_tickets=True)
+        ways = await side_by_side(parts)
         max_early_data = None
         if "tls13" in ways:
             first = ways["tls13"][1]

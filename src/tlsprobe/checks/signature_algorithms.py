@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar, final
 
-import anyio
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
@@ -24,6 +23,7 @@ from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hell
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._enumeration import picks_until_refused
+from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import SIGNATURE_SCHEMES, SignatureScheme, signature_scheme_by_code
 from tlsprobe.wire._versions import TLSVersion
@@ -103,15 +103,12 @@ class SignatureAlgorithmsCheck:
 
     async def run(self, server: ServerContext) -> SignatureAlgorithmsResult:
         """Enumerate under each version the server speaks, side by side."""
-        found: dict[TLSVersion, SignatureAlgorithmsAtVersion | None] = {}
-
-        async def enumerate_at(version: TLSVersion) -> None:
-            found[version] = await (_tls12_schemes if version is TLSVersion.TLS1_2 else _tls13_schemes)(server)
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(enumerate_at, TLSVersion.TLS1_2)
-            if server.profile.highest_version is TLSVersion.TLS1_3:
-                group.start_soon(enumerate_at, TLSVersion.TLS1_3)
+        parts: dict[TLSVersion, Callable[[], Awaitable[SignatureAlgorithmsAtVersion | None]]] = {
+            TLSVersion.TLS1_2: lambda: _tls12_schemes(server)
+        }
+        if server.profile.highest_version is TLSVersion.TLS1_3:
+            parts[TLSVersion.TLS1_3] = lambda: _tls13_schemes(server)
+        found = await side_by_side(parts)
         return SignatureAlgorithmsResult(tls1_2=found.get(TLSVersion.TLS1_2), tls1_3=found.get(TLSVersion.TLS1_3))
 
 
