@@ -98,7 +98,7 @@ def _count_target_lines(path: str) -> int | None:
     if not os.path.isfile(path):
         return None
     with open(path, encoding="utf-8") as lines:
-        return sum(1 for line in lines if line.split("#", 1)[0].strip())
+        return sum(1 for _ in parse_target_lines(lines, source=path))
 
 
 def _report_invalid(line: InvalidTargetLine) -> None:
