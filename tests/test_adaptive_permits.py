@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -23,7 +21,7 @@ from tlsprobe import (
 )
 from tlsprobe._json import to_jsonable
 from tlsprobe._net import ConnectionPermits, PermitHold
-from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI
+from tlsprobe.testing import CountingProxy, LocalTLSServer
 
 pytestmark = pytest.mark.anyio
 
@@ -182,17 +180,6 @@ def _observations(result: ServerScanResult) -> dict[str, Any]:
             to_jsonable(outcome.result if isinstance(outcome, CheckCompleted) else outcome.reason)
         )
     return found
-
-
-@pytest.fixture
-def web_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
-    with LocalTLSServer(
-        certfile=test_pki.rsa_chain,
-        keyfile=test_pki.rsa_key,
-        minimum_version=ssl.TLSVersion.TLSv1_2,
-        http_response=True,
-    ) as server:
-        yield server
 
 
 @pytest.mark.realserver

@@ -6,11 +6,10 @@ import os
 import pty
 import resource
 import select
-import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -31,20 +30,9 @@ from tlsprobe._net import connection_budget
 from tlsprobe._net._budget import RESERVED_DESCRIPTORS
 from tlsprobe._scanner import ScannerStatistics
 from tlsprobe.checks import CipherSuitesCheck, EnumerationMode, HTTPHeadersCheck, SessionResumptionCheck
-from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI
+from tlsprobe.testing import CountingProxy, LocalTLSServer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def web_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
-    with LocalTLSServer(
-        certfile=test_pki.rsa_chain,
-        keyfile=test_pki.rsa_key,
-        minimum_version=ssl.TLSVersion.TLSv1_2,
-        http_response=True,
-    ) as server:
-        yield server
 
 
 def _servers_behind(proxy: CountingProxy, count: int) -> list[ServerTarget]:
