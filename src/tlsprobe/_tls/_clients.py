@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nassl.legacy_ssl_client import LegacySslClient
 from nassl.ssl_client import BaseSslClient, OpenSslVerifyEnum, OpenSslVersionEnum, SslClient
@@ -23,6 +23,7 @@ _NASSL_VERSIONS = {
     TLSVersion.TLS1_2: OpenSslVersionEnum.TLSV1_2,
     TLSVersion.TLS1_3: OpenSslVersionEnum.TLSV1_3,
 }
+ClientT = TypeVar("ClientT", LegacySslClient, SslClient)
 _ALL_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
 _LEGACY_ALL_CIPHERS = "ALL:COMPLEMENTOFALL"  # OpenSSL 1.0.2 has no security levels
 
@@ -58,14 +59,7 @@ def legacy_client(
     offer_identity: bool = True,
 ) -> LegacySslClient:
     """A client on nassl's OpenSSL 1.0.2: the only one that speaks SSL 3.0 or starts a renegotiation."""
-    with _client_auth_arguments(ignore_client_auth, offer_identity) as client_auth:
-        client = LegacySslClient(
-            underlying_socket=sock, ssl_version=nassl_version(version), ssl_verify=OpenSslVerifyEnum.NONE, **client_auth
-        )
-    client.set_cipher_list(_LEGACY_ALL_CIPHERS)
-    if server_name is not None:
-        client.set_tlsext_host_name(server_name)
-    return client
+    return _client(LegacySslClient, _LEGACY_ALL_CIPHERS, sock, version, server_name, ignore_client_auth, offer_identity)
 
 
 def modern_client(
@@ -77,11 +71,23 @@ def modern_client(
     offer_identity: bool = True,
 ) -> SslClient:
     """A client on nassl's OpenSSL 1.1.1 (TLS 1.0 to 1.3)."""
+    return _client(SslClient, _ALL_CIPHERS, sock, version, server_name, ignore_client_auth, offer_identity)
+
+
+def _client(
+    client_class: type[ClientT],
+    ciphers: str,
+    sock: socket.socket,
+    version: TLSVersion,
+    server_name: str | None,
+    ignore_client_auth: bool,
+    offer_identity: bool,
+) -> ClientT:
     with _client_auth_arguments(ignore_client_auth, offer_identity) as client_auth:
-        client = SslClient(
+        client = client_class(
             underlying_socket=sock, ssl_version=nassl_version(version), ssl_verify=OpenSslVerifyEnum.NONE, **client_auth
         )
-    client.set_cipher_list(_ALL_CIPHERS)
+    client.set_cipher_list(ciphers)
     if server_name is not None:
         client.set_tlsext_host_name(server_name)
     return client
