@@ -12,6 +12,7 @@ the server's real answer to the probe.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
@@ -36,6 +37,14 @@ class PermitHold:
         """Whether another of our connections to the server was open at any moment while this one was."""
 
 
+class _Waiter:
+    __slots__ = ("exclusive", "granted")
+
+    def __init__(self, exclusive: bool) -> None:
+        self.exclusive = exclusive
+        self.granted = anyio.Event()
+
+
 class ConnectionPermits:
     """The permits of one server: a ceiling (``limit``), an adaptive allowance below it, exclusive holds, and
     optional pacing (``min_interval_s`` between the starts of two connections)."""
@@ -48,8 +57,10 @@ class ConnectionPermits:
         self.reductions = 0
         """How many times the allowance was lowered."""
         self._active: set[PermitHold] = set()
-        self._waiters: set[anyio.Event] = set()
-        self._exclusive_waiting = 0
+        self._queue: deque[_Waiter] = deque()
+        self._granted = 0
+        """Permits handed to waiters that have not started their connection yet."""
+        self._exclusive_holders = 0
         self._answers = 0
         self._growth_after = _FIRST_GROWTH_AFTER
         self._pacing = anyio.Lock()
@@ -69,6 +80,8 @@ class ConnectionPermits:
             yield held
         finally:
             self._active.discard(held)
+            if exclusive:
+                self._exclusive_holders -= 1
             self._wake()
 
     @property
@@ -96,33 +109,44 @@ class ConnectionPermits:
             self._growth_after = min(_MAX_GROWTH_AFTER, self._growth_after * 2)
 
     def _may_start(self, exclusive: bool) -> bool:
-        if any(held.exclusive for held in self._active):
+        if self._exclusive_holders:
             return False
-        if exclusive:
-            return self.in_use == 0
-        return self._exclusive_waiting == 0 and self.in_use < self.allowed
+        busy = self.in_use + self._granted
+        return busy == 0 if exclusive else busy < self.allowed
 
     async def _acquire(self, exclusive: bool) -> None:
-        if exclusive:
-            self._exclusive_waiting += 1
+        """Return once this connection may start; the caller adds its hold before its next await."""
+        if not self._queue and self._may_start(exclusive):
+            self._take(exclusive)
+            self._granted -= 1  # taken and started at once
+            return
+        waiter = _Waiter(exclusive)
+        self._queue.append(waiter)
         try:
-            while not self._may_start(exclusive):
-                woken = anyio.Event()
-                self._waiters.add(woken)
-                try:
-                    await woken.wait()
-                finally:
-                    self._waiters.discard(woken)
-        finally:
-            if exclusive:
-                self._exclusive_waiting -= 1
-                self._wake()  # a cancelled exclusive waiter must not keep the others out
+            await waiter.granted.wait()
+        except BaseException:
+            if waiter.granted.is_set():  # granted just as it was cancelled: give the permit back
+                self._granted -= 1
+                if exclusive:
+                    self._exclusive_holders -= 1
+            else:
+                self._queue.remove(waiter)
+            self._wake()  # a cancelled waiter (an exclusive one at the head) must not keep the others out
+            raise
+        self._granted -= 1
+
+    def _take(self, exclusive: bool) -> None:
+        self._granted += 1
+        if exclusive:
+            self._exclusive_holders += 1
 
     def _wake(self) -> None:
-        # Every waiter re-checks its own condition; a server has a few dozen waiters at most.
-        for woken in self._waiters:
-            woken.set()
-        self._waiters.clear()
+        # First come, first served, and only as many as may start: a waiter is handed its permit, so a release
+        # wakes one task, not every task waiting for this server.
+        while self._queue and self._may_start(self._queue[0].exclusive):
+            waiter = self._queue.popleft()
+            self._take(waiter.exclusive)
+            waiter.granted.set()
 
     async def _pace(self) -> None:
         if self.min_interval_s <= 0:
