@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from tlsprobe import CheckCompleted, ScanConfig, ServerScanResult, TLSVersion, scan_server
+from tlsprobe import (
+    CheckCompleted,
+    CheckFailed,
+    ConnectivityCompleted,
+    ScanConfig,
+    ServerScanResult,
+    TLSVersion,
+    scan_server,
+)
+from tlsprobe._json import to_jsonable
 from tlsprobe.checks import AcceptedCipherSuite, Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
 
 T = TypeVar("T")
@@ -49,3 +58,27 @@ def only_result(result: ServerScanResult, result_type: type[T]) -> T:
     assert isinstance(outcome, CheckCompleted), outcome
     assert isinstance(outcome.result, result_type), outcome.result
     return outcome.result
+
+
+_VOLATILE_KEYS = frozenset({"public_key"})  # ephemeral key shares are fresh on every handshake
+
+
+def comparable(value: Any) -> Any:
+    """``value`` (JSON) without what differs between two scans of the same server."""
+    if isinstance(value, dict):
+        return {key: comparable(item) for key, item in value.items() if key not in _VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [comparable(item) for item in value]
+    return value
+
+
+def observations(result: ServerScanResult) -> dict[str, Any]:
+    """Everything the scan found: each check's result and the findings; costs and timings left out."""
+    assert isinstance(result.connectivity, ConnectivityCompleted), result.connectivity
+    found: dict[str, Any] = {"findings": comparable(to_jsonable(result.findings))}
+    for outcome in result.checks:
+        assert not isinstance(outcome, CheckFailed), outcome
+        found[outcome.name] = comparable(
+            to_jsonable(outcome.result if isinstance(outcome, CheckCompleted) else outcome.reason)
+        )
+    return found

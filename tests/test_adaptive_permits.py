@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 import anyio.abc
 import pytest
 
+from tests.scanning import comparable, observations
 from tlsprobe import (
     CheckCompleted,
     CheckFailed,
-    ConnectivityCompleted,
     ErrorKind,
     Limits,
     ScanConfig,
     Scanner,
-    ServerScanResult,
     ServerTarget,
 )
 from tlsprobe._json import to_jsonable
@@ -159,28 +156,6 @@ async def _wait_exclusive_in(permits: ConnectionPermits, scope: anyio.CancelScop
 
 # --- Fragile real servers --------------------------------------------------------------------------------------------
 
-_VOLATILE_KEYS = frozenset({"public_key"})  # ephemeral key shares are fresh on every handshake
-
-
-def _comparable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _comparable(item) for key, item in value.items() if key not in _VOLATILE_KEYS}
-    if isinstance(value, list):
-        return [_comparable(item) for item in value]
-    return value
-
-
-def _observations(result: ServerScanResult) -> dict[str, Any]:
-    """Everything the scan found: each check's result and the findings; costs and timings left out."""
-    assert isinstance(result.connectivity, ConnectivityCompleted), result.connectivity
-    found: dict[str, Any] = {"findings": _comparable(to_jsonable(result.findings))}
-    for outcome in result.checks:
-        assert not isinstance(outcome, CheckFailed), outcome
-        found[outcome.name] = _comparable(
-            to_jsonable(outcome.result if isinstance(outcome, CheckCompleted) else outcome.reason)
-        )
-    return found
-
 
 @pytest.mark.realserver
 @pytest.mark.parametrize("refuse_beyond", [3, 1])
@@ -195,7 +170,7 @@ async def test_a_fragile_server_gets_the_same_results_with_no_failed_check(
         scanner = Scanner()
         result = await scanner.scan_server(ServerTarget(host="127.0.0.1", port=fragile.port))
     assert fragile.refused_connections > 0  # the default limit of 5 did meet the server's fragility
-    assert _observations(result) == _observations(expected)
+    assert observations(result) == observations(expected)
     retries = result.connectivity.cost.retries + sum(outcome.cost.retries for outcome in result.checks)
     assert retries == scanner.statistics().retries > 0
     # Every refused connection was retried, and is paid for in the cost reported.
@@ -223,4 +198,4 @@ async def test_without_retries_a_hang_up_among_others_fails_the_check_and_never_
         if isinstance(outcome, CheckCompleted):  # what completed is exactly what the sturdy server gave
             reference = expected_outcomes[outcome.name]
             assert isinstance(reference, CheckCompleted)
-            assert _comparable(to_jsonable(outcome.result)) == _comparable(to_jsonable(reference.result))
+            assert comparable(to_jsonable(outcome.result)) == comparable(to_jsonable(reference.result))

@@ -1,8 +1,9 @@
 """The connectivity phase: resolve, connect, find the highest version and a usable suite, and client-auth needs.
 
 Connections: one native hello for a server with TLS 1.0 or later (two more for SSL 3.0-only servers, SSL 2.0
-last); plus, under TLS 1.3, one nassl handshake to see a (then encrypted) certificate request, and one more to
-tell a required certificate from an optional one whenever a request was seen.
+last); the same hello once more, half-closed, to learn whether later hellos may be (``NativeProber``); plus, under
+TLS 1.3, one nassl handshake to see a (then encrypted) certificate request, and one more to tell a required
+certificate from an optional one whenever a request was seen.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ async def probe_server(
     suite = cipher_suite_by_code(suite_code)
     if suite is None:
         raise ServerResponseError(f"server chose unknown cipher suite 0x{suite_code:04x}")
-    client_auth, note = await _client_auth(target, connector, meter, version, accepted)
+    async with anyio.create_task_group() as group:
+        # Side by side with the client-auth handshakes, which take longer: no time added on most servers.
+        group.start_soon(prober.learn_half_close, meter)
+        client_auth, note = await _client_auth(target, connector, meter, version, accepted)
     identity = connector.handshake.identity
     certificate_accepted: bool | None = None
     if identity is not None and client_auth in (ClientAuthRequirement.OPTIONAL, ClientAuthRequirement.REQUIRED):

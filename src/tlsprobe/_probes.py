@@ -1,5 +1,11 @@
 """Native probes: send a hand-built hello on an async socket, read the server's first flight, close.
 
+A probe waits for the server's close before its permit goes back (``_net``), which costs a round trip after the
+answer. Where the server has shown it answers a half-closed connection exactly as a normal one
+(``NativeProber.learn_half_close``), a hello whose connection has nothing more to say is sent with our FIN right
+behind it, so the server's close follows its answer instead of a round trip later. A probe retried alone (after a
+hang-up among other connections) is never half-closed, so a hang-up it gets is the server's answer to the hello.
+
 A probe's answer is data: accepted (with what the server chose) or rejected (with the alert, if any). A probe
 that could not get an answer is retried as ``_net/_retries`` says: a refused or timed-out connection with backoff
 and fewer permits, a hang-up among other connections alone. A server that closes (or resets) the connection
@@ -23,6 +29,7 @@ from tlsprobe._exceptions import (
     ConnectionClosedError,
     MalformedServerResponseError,
     ResponseTimeoutError,
+    TLSProbeError,
 )
 from tlsprobe._net import Attempt, ProbeMeter, ServerConnector
 from tlsprobe.wire import (
@@ -137,6 +144,36 @@ class NativeProber:
     def __init__(self, connector: ServerConnector, timeouts: Timeouts) -> None:
         self._connector = connector
         self._timeouts = timeouts
+        self._half_close = False
+        self._reference: tuple[bytes, HelloAccepted] | None = None
+
+    @property
+    def half_closes(self) -> bool:
+        """Whether hellos are sent half-closed (see the module docstring)."""
+        return self._half_close
+
+    async def learn_half_close(self, meter: ProbeMeter) -> bool:
+        """Send the first hello the server accepted once more, half-closed, and half-close later hellos only if
+        the server answers it with the same version and suite. One connection, never retried: any failure (a
+        hang-up, a timeout, another answer) leaves hellos fully closed. False without an accepted first hello."""
+        if self._reference is None:
+            return False
+        hello, expected = self._reference
+        try:
+            async with self._connector.connect(meter) as stream:
+                events = await self._send_and_read_flight(stream, hello, sslv2=False, half_close=True)
+            answer = _interpret_tls_flight(events, frozenset({expected.cipher_suite}))
+        except TLSProbeError:
+            return False
+        self._half_close = (
+            isinstance(answer, HelloAccepted)
+            and answer.version is expected.version
+            and answer.cipher_suite == expected.cipher_suite
+        )
+        return self._half_close
+
+    def _half_closes(self, attempt: Attempt) -> bool:
+        return self._half_close and not attempt.exclusive
 
     async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, first_contact: bool = False) -> HelloOutcome:
         """Send one ClientHello built from ``spec``; see the module docstring for retries."""
@@ -147,7 +184,10 @@ class NativeProber:
         )
         if isinstance(outcome, HelloRejected):
             return outcome
-        return _interpret_tls_flight(outcome, offered)
+        answer = _interpret_tls_flight(outcome, offered)
+        if first_contact and isinstance(answer, HelloAccepted):
+            self._reference = (hello, answer)
+        return answer
 
     async def tls13_flight(self, meter: ProbeMeter, spec: ClientHelloSpec) -> Tls13Flight | HelloRejected:
         """Send a TLS 1.3 ClientHello whose key shares this process can decrypt, and decrypt the server's flight.
@@ -174,6 +214,8 @@ class NativeProber:
             try:
                 with anyio.fail_after(self._timeouts.read_s):
                     await stream.send(hello)
+                    if self._half_closes(attempt):
+                        await stream.send_eof()
                     first = await _first_answer(stream, received)
                     if not isinstance(first, ServerHello):
                         return first
@@ -246,13 +288,17 @@ class NativeProber:
 
     async def _exchange(self, meter: ProbeMeter, attempt: Attempt, hello: bytes, *, sslv2: bool) -> list[object]:
         async with self._connector.connect(meter, attempt) as stream:
-            return await self._send_and_read_flight(stream, hello, sslv2=sslv2)
+            return await self._send_and_read_flight(stream, hello, sslv2=sslv2, half_close=self._half_closes(attempt))
 
-    async def _send_and_read_flight(self, stream: SocketStream, hello: bytes, *, sslv2: bool) -> list[object]:
+    async def _send_and_read_flight(
+        self, stream: SocketStream, hello: bytes, *, sslv2: bool, half_close: bool = False
+    ) -> list[object]:
         events: list[object] = []
         try:
             with anyio.fail_after(self._timeouts.read_s):
                 await stream.send(hello)
+                if half_close:
+                    await stream.send_eof()
                 reader: ServerFlightReader | None = None
                 while reader is None or not reader.done:
                     try:

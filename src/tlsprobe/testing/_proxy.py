@@ -3,18 +3,22 @@
 Why: a scanner that promises "at most N connections at once per server" needs a test that can see how many
 connections were really open at once. The proxy sits between the scanner and a real server on 127.0.0.1,
 forwards bytes both ways unchanged, and records the peak. With ``refuse_beyond`` it also plays a server that
-drops connections beyond a limit (accept, then reset), like a rate-limiting front end.
+drops connections beyond a limit (accept, then reset), like a rate-limiting front end. With
+``drop_on_client_eof`` it plays a front end that takes a client's FIN for the end of the whole connection: a
+client that half-closed before the server answered gets a reset instead of the answer.
 
 A connection counts as current from ``accept()`` until the server is done with it: until the server has closed
 its side (or the connection failed), which is the moment it stops holding the connection open. The server's FIN
 is forwarded to the client only after that, so a client that waits for it before opening its next connection is
 never counted twice. Refused connections are counted in ``refused_connections`` only, not in
-``total_connections``.
+``total_connections``. ``half_closed_before_answer`` counts the connections whose client sent its FIN before the
+server had sent a byte.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 import selectors
 import socket
 import struct
@@ -34,14 +38,23 @@ _JOIN_TIMEOUT_S = 2.0
 class CountingProxy:
     """Forward ``127.0.0.1:port`` to ``target_host:target_port`` and count the connections."""
 
-    def __init__(self, target_host: str, target_port: int, *, refuse_beyond: int | None = None) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        refuse_beyond: int | None = None,
+        drop_on_client_eof: bool = False,
+    ) -> None:
         self.target = (target_host, target_port)
         self.refuse_beyond = refuse_beyond
+        self.drop_on_client_eof = drop_on_client_eof
         self.total_connections = 0
         self.current_connections = 0
         self.max_concurrent_connections = 0
         self.refused_connections = 0
         self.failed_upstream_connections = 0
+        self.half_closed_before_answer = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._listener: socket.socket | None = None
@@ -136,12 +149,25 @@ class CountingProxy:
     def _handle(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
         released = threading.Event()
+        answered = threading.Event()
 
         def release() -> None:
             with self._lock:
                 if not released.is_set():
                     released.set()
                     self.current_connections -= 1
+
+        def on_answer() -> bool:
+            if answered.is_set():
+                return True
+            answered.set()
+            # The client's FIN, if it came first, is in the kernel before the server's first bytes are passed on:
+            # read there, not from the other pump thread, so that thread scheduling cannot blur the order.
+            if not _peer_has_closed(client):
+                return True
+            with self._lock:
+                self.half_closed_before_answer += 1
+            return not self.drop_on_client_eof
 
         try:
             self._track(client)
@@ -154,7 +180,10 @@ class CountingProxy:
                 return
             self._track(upstream)
             backward = threading.Thread(
-                target=self._pump, args=(upstream, client), kwargs={"on_source_done": release}, daemon=True
+                target=self._pump,
+                args=(upstream, client),
+                kwargs={"on_source_done": release, "on_data": on_answer},
+                daemon=True,
             )
             backward.start()
             self._pump(client, upstream)
@@ -172,11 +201,16 @@ class CountingProxy:
                 self._threads.discard(threading.current_thread())
 
     def _pump(
-        self, source: socket.socket, destination: socket.socket, on_source_done: Callable[[], None] | None = None
+        self,
+        source: socket.socket,
+        destination: socket.socket,
+        on_source_done: Callable[[], None] | None = None,
+        on_data: Callable[[], bool] | None = None,
     ) -> None:
         """Copy ``source`` to ``destination`` until EOF (then half-close) or an error (then cut both).
 
-        ``on_source_done`` runs as soon as ``source`` is finished, before its EOF is passed on.
+        ``on_source_done`` runs as soon as ``source`` is finished, before its EOF is passed on. ``on_data`` runs
+        before each chunk is passed on; when it says False, both sides are cut instead (``destination`` reset).
         """
         idle_since = time.monotonic()
         try:
@@ -195,6 +229,9 @@ class CountingProxy:
                             destination.shutdown(socket.SHUT_WR)
                         return
                     idle_since = time.monotonic()
+                    if on_data is not None and not on_data():
+                        _reset(destination)
+                        return
                     destination.sendall(data)  # bounded by the socket timeout
         except (OSError, ValueError):
             pass
@@ -204,6 +241,16 @@ class CountingProxy:
         for sock in (source, destination):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def _peer_has_closed(sock: socket.socket) -> bool:
+    """Whether the peer's FIN is next to read on ``sock`` (read without taking it)."""
+    try:
+        # A socket with a timeout waits for readability before any recv: ask select, which does not wait.
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):  # the socket is gone
+        return False
 
 
 def _reset(sock: socket.socket) -> None:

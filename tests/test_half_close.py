@@ -1,0 +1,67 @@
+"""Half-closed hellos: sent only to a server that answered one exactly as it answers a normal hello."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from tests.scanning import observations
+from tlsprobe import Limits, Scanner, ServerTarget, Timeouts
+from tlsprobe._connectivity import probe_server
+from tlsprobe._net import ConnectionPermits, ProbeMeter, ScanCounters, ServerConnector
+from tlsprobe._probes import NativeProber
+from tlsprobe.checks._registry import check_by_name
+from tlsprobe.testing import CountingProxy, LocalTLSServer
+
+pytestmark = [pytest.mark.anyio, pytest.mark.realserver]
+
+# Native hellos (suites, groups, ALPN) and a nassl handshake (session resumption), which is never half-closed.
+_CHECKS = [
+    check_by_name(name)
+    for name in ("tls1_2_cipher_suites", "tls1_3_cipher_suites", "supported_groups", "alpn", "session_resumption")
+]
+
+
+async def _learned(port: int) -> bool:
+    timeouts = Timeouts()
+    connector = ServerConnector(
+        ip_address="127.0.0.1",
+        port=port,
+        timeouts=timeouts,
+        permits=ConnectionPermits(5),
+        global_connections=anyio.Semaphore(5),
+        thread_limiter=anyio.CapacityLimiter(2),
+        counters=ScanCounters(),
+        max_retries=Limits().max_retries,
+    )
+    prober = NativeProber(connector, timeouts)
+    await probe_server(ServerTarget(host="127.0.0.1", port=port), "127.0.0.1", connector, prober, ProbeMeter())
+    return prober.half_closes
+
+
+async def test_a_server_that_answers_half_closed_hellos_gets_them(web_server: LocalTLSServer) -> None:
+    with CountingProxy(*web_server.address) as proxy:
+        assert await _learned(proxy.port)
+        learning_only = proxy.half_closed_before_answer
+        result = await Scanner().scan_server(ServerTarget(host="127.0.0.1", port=proxy.port), _CHECKS)
+    assert learning_only == 1
+    # Most of the scan's connections were hellos whose FIN went right behind them.
+    assert proxy.half_closed_before_answer > (result.connections + 1) // 2
+    assert proxy.max_concurrent_connections <= Limits().max_connections_per_server
+    observations(result)
+
+
+async def test_a_front_end_that_drops_half_closed_connections_gets_none_and_the_same_results(
+    web_server: LocalTLSServer,
+) -> None:
+    with (
+        CountingProxy(*web_server.address) as sturdy,
+        CountingProxy(*web_server.address, drop_on_client_eof=True) as dropping,
+    ):
+        assert not await _learned(dropping.port)
+        assert dropping.half_closed_before_answer == 1
+        expected = await Scanner().scan_server(ServerTarget(host="127.0.0.1", port=sturdy.port), _CHECKS)
+        result = await Scanner().scan_server(ServerTarget(host="127.0.0.1", port=dropping.port), _CHECKS)
+    assert dropping.half_closed_before_answer == 2  # the scan's own learning hello, and nothing more
+    assert observations(result) == observations(expected)
+    assert result.connections == expected.connections  # no probe was paid for twice
