@@ -54,12 +54,13 @@ GNUTLS_HINT_S = 21600.0  # gnutls-serv's ticket lifetime (6 hours)
 OPENSSL_3_HINT_S = 7200.0  # OpenSSL's default session timeout, sent as the hint
 OPENSSL_102_HINT_S = 300.0  # the session timeout of OpenSSL 1.0.2's SSLv23 method
 
-# Three ways, each a full handshake plus five resumptions, and the shared baseline hello.
-ALL_WAYS_CONNECTIONS = 1 + 3 * (1 + 5)
+DEFAULT_ATTEMPTS = 2
+# Three ways, each a full handshake plus the default resumption attempts, and the shared baseline hello.
+ALL_WAYS_CONNECTIONS = 1 + 3 * (1 + DEFAULT_ATTEMPTS)
 
 
-def _five_attempts(succeeded: int = 5, *, hint: float | None = None) -> ResumptionAttempts:
-    return interpret_attempts(issued=True, attempted=5, succeeded=succeeded, ticket_lifetime_hint_s=hint)
+def _default_attempts(succeeded: int = DEFAULT_ATTEMPTS, *, hint: float | None = None) -> ResumptionAttempts:
+    return interpret_attempts(issued=True, attempted=DEFAULT_ATTEMPTS, succeeded=succeeded, ticket_lifetime_hint_s=hint)
 
 
 NOTHING_ISSUED = ResumptionAttempts(
@@ -163,7 +164,7 @@ def test_early_data_request_names_the_host() -> None:
 
 
 def test_check_options_are_validated() -> None:
-    assert SessionResumptionCheck().attempts == 5
+    assert SessionResumptionCheck().attempts == DEFAULT_ATTEMPTS
     with pytest.raises(ValueError, match="attempts"):
         SessionResumptionCheck(attempts=0)
 
@@ -184,9 +185,9 @@ async def test_gnutls_resumes_every_way_and_counts_its_connections(test_pki: Tes
     resumption = _completed(result, "session_resumption")
     assert resumption.result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(),
-        ticket_resumption=_five_attempts(hint=GNUTLS_HINT_S),
-        tls1_3_resumption=_five_attempts(hint=GNUTLS_HINT_S),
+        session_id_resumption=_default_attempts(),
+        ticket_resumption=_default_attempts(hint=GNUTLS_HINT_S),
+        tls1_3_resumption=_default_attempts(hint=GNUTLS_HINT_S),
         tls1_3_max_early_data=0,
     )
     assert resumption.cost.connections == ALL_WAYS_CONNECTIONS
@@ -244,12 +245,12 @@ async def test_gnutls_without_cache_or_tickets_resumes_nothing(test_pki: TestPKI
     # It still hands out session IDs, but never resumes them.
     assert resumption.result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(0),
+        session_id_resumption=_default_attempts(0),
         ticket_resumption=NOTHING_ISSUED,
         tls1_3_resumption=NOTHING_ISSUED,
         tls1_3_max_early_data=None,
     )
-    assert resumption.cost.connections == 1 + (1 + 5) + 1 + 1
+    assert resumption.cost.connections == 1 + (1 + DEFAULT_ATTEMPTS) + 1 + 1
     assert _skipped(result, "early_data") == f"the server sent no TLS 1.3 session ticket within {TICKET_WAIT_S:g} s"
 
 
@@ -262,9 +263,9 @@ async def test_tickets_only_are_told_apart_from_session_ids(test_pki: TestPKI) -
         result = await scan_server(f"127.0.0.1:{server.port}", [SessionResumptionCheck()])
     assert _completed(result, "session_resumption").result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(0),
-        ticket_resumption=_five_attempts(hint=GNUTLS_HINT_S),
-        tls1_3_resumption=_five_attempts(hint=GNUTLS_HINT_S),
+        session_id_resumption=_default_attempts(0),
+        ticket_resumption=_default_attempts(hint=GNUTLS_HINT_S),
+        tls1_3_resumption=_default_attempts(hint=GNUTLS_HINT_S),
         tls1_3_max_early_data=0,
     )
 
@@ -280,8 +281,8 @@ async def test_openssl_102_with_and_without_tickets(test_pki: TestPKI) -> None:
         ids_result = await scan_server(f"127.0.0.1:{ids_only.port}", [SessionResumptionCheck(attempts=3)])
     assert _completed(both_result, "session_resumption").result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(),
-        ticket_resumption=_five_attempts(hint=OPENSSL_102_HINT_S),
+        session_id_resumption=_default_attempts(),
+        ticket_resumption=_default_attempts(hint=OPENSSL_102_HINT_S),
         tls1_3_resumption=None,
         tls1_3_max_early_data=None,
     )
@@ -315,9 +316,9 @@ async def test_python_ssl_server(test_pki: TestPKI) -> None:
         result = await scan_server(f"127.0.0.1:{server.port}", CHECKS)
     assert _completed(result, "session_resumption").result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(),
-        ticket_resumption=_five_attempts(hint=OPENSSL_3_HINT_S),
-        tls1_3_resumption=_five_attempts(hint=OPENSSL_3_HINT_S),
+        session_id_resumption=_default_attempts(),
+        ticket_resumption=_default_attempts(hint=OPENSSL_3_HINT_S),
+        tls1_3_resumption=_default_attempts(hint=OPENSSL_3_HINT_S),
         tls1_3_max_early_data=0,
     )
     assert _skipped(result, "early_data") == "the server's TLS 1.3 ticket allows no early data"
@@ -333,7 +334,7 @@ async def test_python_ssl_server_without_tickets(test_pki: TestPKI) -> None:
         result = await scan_server(f"127.0.0.1:{server.port}", [SessionResumptionCheck()])
     assert _completed(result, "session_resumption").result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(),
+        session_id_resumption=_default_attempts(),
         ticket_resumption=NOTHING_ISSUED,
         tls1_3_resumption=NOTHING_ISSUED,
         tls1_3_max_early_data=None,
@@ -369,10 +370,10 @@ async def test_openssl_s_server_keeps_sessions_of_clients_that_close_cleanly(tes
         result = await scan_server(f"127.0.0.1:{server.port}", [SessionResumptionCheck()])
     assert _completed(result, "session_resumption").result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(),
+        session_id_resumption=_default_attempts(),
         ticket_resumption=NOTHING_ISSUED,
         # -no_ticket makes OpenSSL 3 keep TLS 1.3 tickets in its cache (stateful tickets), still resumable.
-        tls1_3_resumption=_five_attempts(hint=OPENSSL_3_HINT_S),
+        tls1_3_resumption=_default_attempts(hint=OPENSSL_3_HINT_S),
         tls1_3_max_early_data=0,
     )
 
@@ -384,7 +385,7 @@ async def test_tlslite_resumes_nothing(test_pki: TestPKI) -> None:
         result = await scan_server(f"127.0.0.1:{server.port}", CHECKS)
     assert _completed(result, "session_resumption").result == SessionResumptionResult(
         tested_version=TLSVersion.TLS1_2,
-        session_id_resumption=_five_attempts(0),
+        session_id_resumption=_default_attempts(0),
         ticket_resumption=NOTHING_ISSUED,
         tls1_3_resumption=NOTHING_ISSUED,
         tls1_3_max_early_data=None,
