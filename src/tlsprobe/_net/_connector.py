@@ -108,7 +108,11 @@ class ServerConnector:
     @asynccontextmanager
     async def _permit(self, meter: ProbeMeter, attempt: Attempt | None) -> AsyncIterator[None]:
         exclusive = attempt is not None and attempt.exclusive
-        async with self.permits.hold(exclusive=exclusive) as held, self.global_connections:
+        async with self.permits.hold(exclusive=exclusive) as held:
+            try:  # without a checkpoint when a connection is free, as it mostly is
+                self.global_connections.acquire_nowait()
+            except anyio.WouldBlock:
+                await self.global_connections.acquire()
             if attempt is not None:
                 attempt.hold = held
             meter.connections += 1
@@ -118,6 +122,7 @@ class ServerConnector:
                 yield
             finally:
                 self.counters.connections_open -= 1
+                self.global_connections.release()
 
     @asynccontextmanager
     async def connect(self, meter: ProbeMeter, attempt: Attempt | None = None) -> AsyncIterator[anyio.abc.SocketStream]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import struct
 from collections.abc import Sequence
 
 import attrs
@@ -38,13 +39,13 @@ def _vector(length_size: int, data: bytes) -> bytes:
 
 
 def _uint16s(values: Sequence[int]) -> bytes:
-    return b"".join(value.to_bytes(2, "big") for value in values)
+    return struct.pack(f">{len(values)}H", *values)
 
 
 def _check_uint16s(field: str, values: Sequence[int]) -> None:
-    for value in values:
-        if not 0 <= value <= 0xFFFF:
-            raise ValueError(f"{field}: {value:#x} does not fit in two bytes")
+    if values and not 0 <= min(values) <= max(values) <= 0xFFFF:
+        value = next(value for value in values if not 0 <= value <= 0xFFFF)
+        raise ValueError(f"{field}: {value:#x} does not fit in two bytes")
 
 
 def _sni_host_name(server_name: str | None) -> bytes | None:
