@@ -148,6 +148,28 @@ async def test_a_cancelled_exclusive_waiter_lets_the_others_in() -> None:
         late.release.set()
 
 
+async def test_waiters_are_served_exclusive_first_then_by_priority_then_in_order_of_arrival() -> None:
+    permits = ConnectionPermits(1)
+    served: list[str] = []
+
+    async def wait_and_record(name: str, priority: int, exclusive: bool = False) -> None:
+        async with permits.hold(exclusive=exclusive, priority=priority):
+            served.append(name)
+
+    async with anyio.create_task_group() as group:
+        holder = _Holders(permits, group)
+        holder.start(1)
+        await anyio.wait_all_tasks_blocked()
+        for name, priority in (("first low", 0), ("second low", 0), ("long chain", 7), ("longer chain", 9)):
+            group.start_soon(wait_and_record, name, priority)
+            await anyio.wait_all_tasks_blocked()
+        group.start_soon(wait_and_record, "alone", 0, True)
+        await anyio.wait_all_tasks_blocked()
+        assert served == []  # one permit, and it is held
+        holder.release.set()
+    assert served == ["alone", "longer chain", "long chain", "first low", "second low"]
+
+
 async def _wait_exclusive_in(permits: ConnectionPermits, scope: anyio.CancelScope) -> None:
     with scope:
         async with permits.hold(exclusive=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pty
 import resource
@@ -25,6 +26,7 @@ from tlsprobe import (
     ServerTarget,
     TLSVersion,
 )
+from tlsprobe._cli._limits import SCAN_GC_THRESHOLD, fewer_garbage_collections
 from tlsprobe._cli._progress import render_progress
 from tlsprobe._net import connection_budget
 from tlsprobe._net._budget import RESERVED_DESCRIPTORS
@@ -192,3 +194,12 @@ async def test_a_closed_port_among_many_costs_one_result_and_spoils_nothing(web_
     by_host = {result.target.host: result for result in results}
     assert isinstance(by_host["127.0.0.1"].connectivity, ConnectivityFailed)
     assert all(isinstance(by_host[f"server{index}.test"].checks[0], CheckCompleted) for index in range(3))
+
+
+def test_the_cli_collects_garbage_less_often_during_a_scan_and_restores_the_collector() -> None:
+    before = gc.get_threshold()
+    with fewer_garbage_collections():
+        assert gc.get_threshold()[0] == max(before[0], SCAN_GC_THRESHOLD)
+        assert gc.get_freeze_count() > 0  # what existed before the scan is left alone
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

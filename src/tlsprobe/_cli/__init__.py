@@ -15,7 +15,7 @@ from typing import IO, Any
 import anyio
 
 from tlsprobe._cli._concerns import concerns
-from tlsprobe._cli._limits import raise_open_files_limit
+from tlsprobe._cli._limits import fewer_garbage_collections, raise_open_files_limit
 from tlsprobe._cli._options import (
     EXIT_CONCERN,
     EXIT_OK,
@@ -85,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         yield adjust(entry)
 
         raise_open_files_limit()
-        code = anyio.run(functools.partial(run_scan, targets(), checks, config, options, invalid, {}, total=total))
+        with fewer_garbage_collections():
+            code = anyio.run(functools.partial(run_scan, targets(), checks, config, options, invalid, {}, total=total))
     finally:
         if targets_file is not None:
             targets_file.close()

@@ -1,9 +1,11 @@
-"""The process limits a mass scan needs, raised where the system allows."""
+"""Process settings a mass scan needs: open-files limit raised where the system allows, fewer garbage collections."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
+from collections.abc import Iterator
 
 
 def raise_open_files_limit() -> None:
@@ -19,3 +21,22 @@ def raise_open_files_limit() -> None:
         # Some systems refuse an unlimited soft limit; the scanner then keeps within the current one.
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+SCAN_GC_THRESHOLD = 50_000
+"""Allocations between two young-generation collections during a scan, at least (Python's default is 700)."""
+
+
+@contextlib.contextmanager
+def fewer_garbage_collections() -> Iterator[None]:
+    """Collect garbage less often while the block runs, and never look again at what exists when it starts (the
+    imported modules, mostly). A scan allocates many short-lived objects per connection; with the defaults the
+    collector took about 8 % of the CPU of a 100-server scan. Restored on exit."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], SCAN_GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()

@@ -108,7 +108,9 @@ class ServerConnector:
     @asynccontextmanager
     async def _permit(self, meter: ProbeMeter, attempt: Attempt | None) -> AsyncIterator[None]:
         exclusive = attempt is not None and attempt.exclusive
-        async with self.permits.hold(exclusive=exclusive) as held:
+        # The steps that have made the most connections so far go first: they are the long enumerations, each
+        # probe waiting for the one before, which would otherwise trail behind everything else at the end.
+        async with self.permits.hold(exclusive=exclusive, priority=meter.connections) as held:
             try:  # without a checkpoint when a connection is free, as it mostly is
                 self.global_connections.acquire_nowait()
             except anyio.WouldBlock:

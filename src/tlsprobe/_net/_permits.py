@@ -12,7 +12,8 @@ the server's real answer to the probe.
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
@@ -38,11 +39,15 @@ class PermitHold:
 
 
 class _Waiter:
-    __slots__ = ("exclusive", "granted")
+    __slots__ = ("exclusive", "granted", "key")
 
-    def __init__(self, exclusive: bool) -> None:
+    def __init__(self, exclusive: bool, priority: int, arrival: int) -> None:
         self.exclusive = exclusive
         self.granted = anyio.Event()
+        self.key = (not exclusive, -priority, arrival)
+
+    def __lt__(self, other: _Waiter) -> bool:
+        return self.key < other.key
 
 
 class ConnectionPermits:
@@ -57,7 +62,9 @@ class ConnectionPermits:
         self.reductions = 0
         """How many times the allowance was lowered."""
         self._active: set[PermitHold] = set()
-        self._queue: deque[_Waiter] = deque()
+        self._queue: list[_Waiter] = []
+        """A heap: the next waiter to serve first."""
+        self._arrivals = itertools.count()
         self._granted = 0
         """Permits handed to waiters that have not started their connection yet."""
         self._exclusive_holders = 0
@@ -67,9 +74,12 @@ class ConnectionPermits:
         self._next_start = 0.0
 
     @asynccontextmanager
-    async def hold(self, *, exclusive: bool = False) -> AsyncIterator[PermitHold]:
-        """Hold a permit for one connection (all of them with ``exclusive``) until the block exits."""
-        await self._acquire(exclusive)
+    async def hold(self, *, exclusive: bool = False, priority: int = 0) -> AsyncIterator[PermitHold]:
+        """Hold a permit for one connection (all of them with ``exclusive``) until the block exits.
+
+        Waiters are served exclusive ones first, then by ``priority`` (higher first), then in order of arrival.
+        """
+        await self._acquire(exclusive, priority)
         held = PermitHold(self.in_use + 1, exclusive=exclusive)
         for other in self._active:
             other.overlapped = True
@@ -114,14 +124,14 @@ class ConnectionPermits:
         busy = self.in_use + self._granted
         return busy == 0 if exclusive else busy < self.allowed
 
-    async def _acquire(self, exclusive: bool) -> None:
+    async def _acquire(self, exclusive: bool, priority: int) -> None:
         """Return once this connection may start; the caller adds its hold before its next await."""
         if not self._queue and self._may_start(exclusive):
             self._take(exclusive)
             self._granted -= 1  # taken and started at once
             return
-        waiter = _Waiter(exclusive)
-        self._queue.append(waiter)
+        waiter = _Waiter(exclusive, priority, next(self._arrivals))
+        heapq.heappush(self._queue, waiter)
         try:
             await waiter.granted.wait()
         except BaseException:
@@ -131,6 +141,7 @@ class ConnectionPermits:
                     self._exclusive_holders -= 1
             else:
                 self._queue.remove(waiter)
+                heapq.heapify(self._queue)
             self._wake()  # a cancelled waiter (an exclusive one at the head) must not keep the others out
             raise
         self._granted -= 1
@@ -141,10 +152,10 @@ class ConnectionPermits:
             self._exclusive_holders += 1
 
     def _wake(self) -> None:
-        # First come, first served, and only as many as may start: a waiter is handed its permit, so a release
-        # wakes one task, not every task waiting for this server.
+        # Only as many as may start, in the order of the heap: a waiter is handed its permit, so a release wakes
+        # one task, not every task waiting for this server.
         while self._queue and self._may_start(self._queue[0].exclusive):
-            waiter = self._queue.popleft()
+            waiter = heapq.heappop(self._queue)
             self._take(waiter.exclusive)
             waiter.granted.set()
 
