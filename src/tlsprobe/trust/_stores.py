@@ -12,6 +12,7 @@ import datetime
 import enum
 import functools
 import re
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,10 +81,15 @@ class TrustStore:
     """PEM blocks in the file that could not be parsed as certificates and were left out."""
 
 
+_WARNING_FILTERS_LOCK = threading.Lock()
+
+
 def _parse_certificates(data: bytes) -> tuple[list[x509.Certificate], int]:
     """Every certificate of a PEM bundle, or of a single DER certificate; and how many blocks failed to parse."""
-    # A handful of Mozilla roots have a serial number of zero: cryptography warns (and may one day refuse).
-    with warnings.catch_warnings():
+    # A handful of Mozilla roots have a serial number of zero: cryptography warns (and may one day refuse). The
+    # warning filters are process-wide: stores loaded in two threads at once must not restore them under each
+    # other, which let the warning through.
+    with _WARNING_FILTERS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         if b"-----BEGIN" not in data:
             return [x509.load_der_x509_certificate(data)], 0
