@@ -141,6 +141,23 @@ def test_an_unreadable_ca_file_is_a_usage_error(tmp_path: Path) -> None:
     assert f"CA file {str(empty)!r} is empty" in completed.stderr
 
 
+def test_resumption_attempts_are_taken_from_the_command_line(modern: LocalTLSServer) -> None:
+    completed = _run_cli(
+        f"127.0.0.1:{modern.port}", "--session_resumption", "--resumption-attempts", "3", "--jsonl", "--quiet"
+    )
+    (outcome,) = json.loads(completed.stdout)["checks"]
+    assert outcome["name"] == "session_resumption", outcome
+    ways = [outcome["result"][way] for way in ("session_id_resumption", "ticket_resumption", "tls1_3_resumption")]
+    assert [way["attempted"] for way in ways if way is not None and way["issued"]] != []
+    assert all(way["attempted"] == 3 for way in ways if way is not None and way["issued"])
+
+
+def test_out_of_range_resumption_attempts_are_a_usage_error() -> None:
+    completed = _run_cli("127.0.0.1:1", "--resumption-attempts", "0")
+    assert completed.returncode == 2
+    assert "--resumption-attempts must be between 1 and 50" in completed.stderr
+
+
 def test_legacy_server_is_a_concern(legacy: LocalTLSServer) -> None:
     completed = _run_cli(f"127.0.0.1:{legacy.port}", "--tls1_0_cipher_suites", "--tls1_2_cipher_suites")
     assert completed.returncode == 1

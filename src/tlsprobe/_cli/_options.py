@@ -26,6 +26,7 @@ from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.checks.certificate import CertificateCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck, EnumerationMode
+from tlsprobe.checks.session_resumption import SessionResumptionCheck
 from tlsprobe.policy import MOZILLA_PROFILES, load_policy, mozilla_profile
 
 EXIT_OK = 0
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--exhaustive",
         action="store_true",
         help="enumerate cipher suites with one connection per suite (slow; for cross-checking)",
+    )
+    checks.add_argument(
+        "--resumption-attempts",
+        type=int,
+        metavar="N",
+        help="session resumptions to try each way, one full handshake each (default: 2; SSLyze makes 5)",
     )
     checks.add_argument(
         "--ca-file",
@@ -163,13 +170,20 @@ def _check_help(check: Check[Any]) -> str:
 
 
 def selected_checks(options: argparse.Namespace) -> tuple[Check[Any], ...]:
-    """The checks the options ask for, with their options; ``ConfigurationError`` for an unreadable CA file."""
+    """The checks the options ask for, with their options; ``ConfigurationError`` for an unreadable CA file or an
+    out-of-range number of resumption attempts."""
     chosen = [check for check in DEFAULT_CHECKS if getattr(options, check.name)] or list(DEFAULT_CHECKS)
     if options.exhaustive:
         chosen = [
             attrs.evolve(check, mode=EnumerationMode.EXHAUSTIVE) if isinstance(check, CipherSuitesCheck) else check
             for check in chosen
         ]
+    if options.resumption_attempts is not None:
+        try:
+            resumption = SessionResumptionCheck(attempts=options.resumption_attempts)
+        except ValueError:
+            raise ConfigurationError("--resumption-attempts must be between 1 and 50") from None
+        chosen = [resumption if isinstance(check, SessionResumptionCheck) else check for check in chosen]
     if options.ca_file is not None:
         chosen = [CertificateCheck(ca_file=options.ca_file) if isinstance(check, CertificateCheck) else check
                   for check in chosen]  # fmt: skip
