@@ -65,9 +65,8 @@ class ConnectionPermits:
         self._queue: list[_Waiter] = []
         """A heap: the next waiter to serve first."""
         self._arrivals = itertools.count()
-        self._granted = 0
-        """Permits handed to waiters that have not started their connection yet."""
-        self._exclusive_holders = 0
+        self._granted: set[_Waiter] = set()
+        """Waiters handed a permit that have not started their connection yet."""
         self._answers = 0
         self._growth_after = _FIRST_GROWTH_AFTER
         self._pacing = anyio.Lock()
@@ -90,8 +89,6 @@ class ConnectionPermits:
             yield held
         finally:
             self._active.discard(held)
-            if exclusive:
-                self._exclusive_holders -= 1
             self._wake()
 
     @property
@@ -119,44 +116,35 @@ class ConnectionPermits:
             self._growth_after = min(_MAX_GROWTH_AFTER, self._growth_after * 2)
 
     def _may_start(self, exclusive: bool) -> bool:
-        if self._exclusive_holders:
+        if any(held.exclusive for held in self._active) or any(waiter.exclusive for waiter in self._granted):
             return False
-        busy = self.in_use + self._granted
+        busy = self.in_use + len(self._granted)
         return busy == 0 if exclusive else busy < self.allowed
 
     async def _acquire(self, exclusive: bool, priority: int) -> None:
         """Return once this connection may start; the caller adds its hold before its next await."""
         if not self._queue and self._may_start(exclusive):
-            self._take(exclusive)
-            self._granted -= 1  # taken and started at once
             return
         waiter = _Waiter(exclusive, priority, next(self._arrivals))
         heapq.heappush(self._queue, waiter)
         try:
             await waiter.granted.wait()
         except BaseException:
-            if waiter.granted.is_set():  # granted just as it was cancelled: give the permit back
-                self._granted -= 1
-                if exclusive:
-                    self._exclusive_holders -= 1
+            if waiter in self._granted:  # granted just as it was cancelled: give the permit back
+                self._granted.discard(waiter)
             else:
                 self._queue.remove(waiter)
                 heapq.heapify(self._queue)
             self._wake()  # a cancelled waiter (an exclusive one at the head) must not keep the others out
             raise
-        self._granted -= 1
-
-    def _take(self, exclusive: bool) -> None:
-        self._granted += 1
-        if exclusive:
-            self._exclusive_holders += 1
+        self._granted.discard(waiter)
 
     def _wake(self) -> None:
         # Only as many as may start, in the order of the heap: a waiter is handed its permit, so a release wakes
         # one task, not every task waiting for this server.
         while self._queue and self._may_start(self._queue[0].exclusive):
             waiter = heapq.heappop(self._queue)
-            self._take(waiter.exclusive)
+            self._granted.add(waiter)
             waiter.granted.set()
 
     async def _pace(self) -> None:
