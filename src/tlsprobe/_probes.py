@@ -152,25 +152,25 @@ class NativeProber:
         """Whether hellos are sent half-closed (see the module docstring)."""
         return self._half_close
 
-    async def learn_half_close(self, meter: ProbeMeter) -> bool:
-        """Send the first hello the server accepted once more, half-closed, and half-close later hellos only if
-        the server answers it with the same version and suite. One connection, never retried: any failure (a
-        hang-up, a timeout, another answer) leaves hellos fully closed. False without an accepted first hello."""
+    async def learn_half_close(self, meter: ProbeMeter) -> None:
+        """Send the first hello the server accepted once more, half-closed, and half-close later hellos
+        (``half_closes``) only if the server answers it with the same version and suite. One connection, never
+        retried: any failure (a hang-up, a timeout, another answer) leaves hellos fully closed. Nothing is sent
+        without an accepted first hello."""
         if self._reference is None:
-            return False
+            return
         hello, expected = self._reference
         try:
             async with self._connector.connect(meter) as stream:
                 events = await self._send_and_read_flight(stream, hello, sslv2=False, half_close=True)
             answer = _interpret_tls_flight(events, frozenset({expected.cipher_suite}))
         except TLSProbeError:
-            return False
+            return
         self._half_close = (
             isinstance(answer, HelloAccepted)
             and answer.version is expected.version
             and answer.cipher_suite == expected.cipher_suite
         )
-        return self._half_close
 
     def _half_closes(self, attempt: Attempt) -> bool:
         return self._half_close and not attempt.exclusive

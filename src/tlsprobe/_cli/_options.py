@@ -26,7 +26,7 @@ from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.checks.certificate import CertificateCheck
 from tlsprobe.checks.cipher_suites import CipherSuitesCheck, EnumerationMode
-from tlsprobe.checks.session_resumption import SessionResumptionCheck
+from tlsprobe.checks.session_resumption import ATTEMPTS_ALLOWED, SessionResumptionCheck
 from tlsprobe.policy import MOZILLA_PROFILES, load_policy, mozilla_profile
 
 EXIT_OK = 0
@@ -182,7 +182,9 @@ def selected_checks(options: argparse.Namespace) -> tuple[Check[Any], ...]:
         try:
             resumption = SessionResumptionCheck(attempts=options.resumption_attempts)
         except ValueError:
-            raise ConfigurationError("--resumption-attempts must be between 1 and 50") from None
+            raise ConfigurationError(
+                f"--resumption-attempts must be between {ATTEMPTS_ALLOWED[0]} and {ATTEMPTS_ALLOWED[-1]}"
+            ) from None
         chosen = [resumption if isinstance(check, SessionResumptionCheck) else check for check in chosen]
     if options.ca_file is not None:
         chosen = [CertificateCheck(ca_file=options.ca_file) if isinstance(check, CertificateCheck) else check

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, final
+from typing import ClassVar, Final, final
 
 import attrs
 
@@ -38,6 +38,9 @@ from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire._versions import TLSVersion
+
+ATTEMPTS_ALLOWED: Final = range(1, 51)
+"""How many resumptions ``SessionResumptionCheck`` may try each way."""
 
 
 class ResumptionSupport(enum.Enum):
@@ -113,7 +116,7 @@ class SessionResumptionCheck:
 
     result_type: ClassVar[type] = SessionResumptionResult
 
-    attempts: int = attrs.field(default=2, validator=attrs.validators.in_(range(1, 51)))
+    attempts: int = attrs.field(default=2, validator=attrs.validators.in_(ATTEMPTS_ALLOWED))
     """Resumptions to try each way, each on a new connection. Two tell a working cache from none and can catch
     one that works only sometimes (several servers behind one address, each with its own cache); more measure
     that rate better, at one full handshake per attempt and way (SSLyze makes five)."""
