@@ -20,7 +20,7 @@ from tests.servers.tlslite_server import ServerConfig
 from tlsprobe import ConnectivityCompleted, TLSVersion
 from tlsprobe.testing import LocalTLSServer, TestPKI
 from tlsprobe.wire import EphemeralKeyKind
-from tlsprobe.wire.catalogue import cipher_suite_by_code, named_group_by_name
+from tlsprobe.wire.catalogue import cipher_suite_by_code, named_group_by_name, suites_for_version
 
 pytestmark = [pytest.mark.realserver, pytest.mark.anyio]
 
@@ -122,6 +122,17 @@ async def test_server_order_and_client_order_are_told_apart(test_pki: TestPKI) -
     assert first.name == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
     expected = configured_suites(None, (TLSVersion.TLS1_2,), "ecdsa")[TLSVersion.TLS1_2]
     assert accepted_names(follows_client, TLSVersion.TLS1_2) == expected
+    # A server that follows the client's order has its suites listed in the order offered, the catalogue's.
+    catalogue = [suite.code for suite in suites_for_version(TLSVersion.TLS1_2)]
+    found = [
+        entry.cipher_suite.code for entry in cipher_result(follows_client, TLSVersion.TLS1_2).accepted_cipher_suites
+    ]
+    assert len(found) > 2 and found == sorted(found, key=catalogue.index)
+    # The picks of the server with its own order showed it (one was not the first accepted suite of its offer):
+    # it needed no reversed offer, the other server one, at both versions.
+    for version in (TLSVersion.TLS1_2, TLSVersion.TLS1_3):
+        name = f"{version.value}_cipher_suites"
+        assert follows_client.outcome(name).cost.connections == enforces.outcome(name).cost.connections + 1, version
 
 
 async def test_legacy_server_with_every_system_suite(legacy_python_server: LocalTLSServer) -> None:

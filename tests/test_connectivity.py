@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.servers.processes import start_nassl_server
+from tests.servers.processes import start_nassl_server, start_openssl_s_server
 from tlsprobe import (
     ClientAuthRequirement,
     ConnectivityCompleted,
@@ -62,10 +62,26 @@ async def test_client_certificate_requirement_without_waiting_for_a_timeout(
     assert elapsed < _PATIENT.timeouts.read_s  # told apart without waiting out the read timeout
     tls13 = maximum is ssl.TLSVersion.TLSv1_3
     assert connectivity.profile.highest_version is (TLSVersion.TLS1_3 if tls13 else TLSVersion.TLS1_2)
-    # The first hello, then the same hello half-closed (may later hellos be?); TLS <= 1.2 shows a certificate
-    # request in the clear: no handshake needed unless one was seen.
+    # The first hello, then the same hello half-closed (may later hellos be?). A certificate request is in the
+    # clear under TLS <= 1.2 and in the first hello's decrypted flight under TLS 1.3: one handshake more only
+    # when one was seen, to tell a required certificate from an optional one.
     requested = expected is not ClientAuthRequirement.NOT_REQUESTED
-    assert connectivity.cost.connections == 2 + int(tls13) + int(requested)
+    assert connectivity.cost.connections == 2 + int(requested)
+
+
+@pytest.mark.parametrize(("verify", "expected"), [("-verify", ClientAuthRequirement.OPTIONAL), (None, None)])
+async def test_a_tls13_flight_it_cannot_decrypt_is_looked_into_by_a_handshake(
+    test_pki: TestPKI, verify: str | None, expected: ClientAuthRequirement | None
+) -> None:
+    # secp384r1 only: the server answers the first hello (key shares for x25519 and secp256r1) with a
+    # HelloRetryRequest, so its flight cannot be read there and a nassl handshake looks for the request.
+    args = ["-tls1_3", "-groups", "secp384r1", *([verify, "1", "-CAfile", str(test_pki.ca_cert)] if verify else [])]
+    with start_openssl_s_server(args, test_pki.rsa_chain, test_pki.rsa_key) as server:
+        result = await scan_server(f"127.0.0.1:{server.port}", [], config=_PATIENT)
+    connectivity = _profile(result)
+    assert connectivity.profile.client_auth is (expected or ClientAuthRequirement.NOT_REQUESTED)
+    # The first hello, the handshake that looks, the half-closed hello, and one more handshake for a request.
+    assert connectivity.cost.connections == 3 + int(expected is not None)
 
 
 async def test_client_certificate_required_by_openssl_111_under_tls13(test_pki: TestPKI) -> None:

@@ -20,6 +20,8 @@ _CHECKS = [
     check_by_name(name)
     for name in ("tls1_2_cipher_suites", "tls1_3_cipher_suites", "supported_groups", "alpn", "session_resumption")
 ]
+# Lets the FIN sent right behind a hello reach the proxy before the server's answer, as on any real network.
+_ROUND_TRIP_S = 0.02
 
 
 async def _learned(port: int) -> bool:
@@ -35,12 +37,14 @@ async def _learned(port: int) -> bool:
         max_retries=Limits().max_retries,
     )
     prober = NativeProber(connector, timeouts)
-    await probe_server(ServerTarget(host="127.0.0.1", port=port), "127.0.0.1", connector, prober, ProbeMeter())
+    meter = ProbeMeter()
+    await probe_server(ServerTarget(host="127.0.0.1", port=port), "127.0.0.1", connector, prober, meter)
+    await prober.learn_half_close(meter)
     return prober.half_closes
 
 
 async def test_a_server_that_answers_half_closed_hellos_gets_them(web_server: LocalTLSServer) -> None:
-    with CountingProxy(*web_server.address) as proxy:
+    with CountingProxy(*web_server.address, answer_delay_s=_ROUND_TRIP_S) as proxy:
         assert await _learned(proxy.port)
         learning_only = proxy.half_closed_before_answer
         result = await Scanner().scan_server(ServerTarget(host="127.0.0.1", port=proxy.port), _CHECKS)
@@ -55,8 +59,8 @@ async def test_a_front_end_that_drops_half_closed_connections_gets_none_and_the_
     web_server: LocalTLSServer,
 ) -> None:
     with (
-        CountingProxy(*web_server.address) as sturdy,
-        CountingProxy(*web_server.address, drop_on_client_eof=True) as dropping,
+        CountingProxy(*web_server.address, answer_delay_s=_ROUND_TRIP_S) as sturdy,
+        CountingProxy(*web_server.address, drop_on_client_eof=True, answer_delay_s=_ROUND_TRIP_S) as dropping,
     ):
         assert not await _learned(dropping.port)
         assert dropping.half_closed_before_answer == 1

@@ -1,9 +1,11 @@
 """The connectivity phase: resolve, connect, find the highest version and a usable suite, and client-auth needs.
 
 Connections: one native hello for a server with TLS 1.0 or later (two more for SSL 3.0-only servers, SSL 2.0
-last); the same hello once more, half-closed, to learn whether later hellos may be (``NativeProber``); plus, under
-TLS 1.3, one nassl handshake to see a (then encrypted) certificate request, and one more to tell a required
-certificate from an optional one whenever a request was seen.
+last). Under TLS 1.3 a certificate request is encrypted: the first hello's flight is decrypted to see it, and
+only when that fails (a HelloRetryRequest, a key share this process cannot decrypt) does one nassl handshake
+look instead. One more handshake tells a required certificate from an optional one whenever a request was seen.
+The scanner then sends the same first hello once more, half-closed, alongside the first checks, to learn whether
+later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, Handshak
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._models import ClientAuthRequirement, ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
-from tlsprobe._probes import HelloAccepted, HelloRejected, NativeProber
+from tlsprobe._probes import HelloAccepted, HelloRejected, NativeProber, Tls13Flight
 from tlsprobe._tls import observe_client_auth
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
@@ -57,14 +59,11 @@ async def probe_server(
 ) -> ServerProfile:
     """Learn the server's highest version, one accepted suite and its client-certificate needs. Every connection
     is set up by ``connector`` (proxy tunnel, STARTTLS) before its first TLS byte."""
-    accepted, version, suite_code = await _first_accepted_hello(target, prober, meter)
+    accepted, flight, version, suite_code = await _first_accepted_hello(target, prober, meter)
     suite = cipher_suite_by_code(suite_code)
     if suite is None:
         raise ServerResponseError(f"server chose unknown cipher suite 0x{suite_code:04x}")
-    async with anyio.create_task_group() as group:
-        # Side by side with the client-auth handshakes, which take longer: no time added on most servers.
-        group.start_soon(prober.learn_half_close, meter)
-        client_auth, note = await _client_auth(target, connector, meter, version, accepted)
+    client_auth, note = await _client_auth(target, connector, meter, version, accepted, flight)
     identity = connector.handshake.identity
     certificate_accepted: bool | None = None
     if identity is not None and client_auth in (ClientAuthRequirement.OPTIONAL, ClientAuthRequirement.REQUIRED):
@@ -86,24 +85,22 @@ async def probe_server(
 
 async def _first_accepted_hello(
     target: ServerTarget, prober: NativeProber, meter: ProbeMeter
-) -> tuple[HelloAccepted | None, TLSVersion, int]:
+) -> tuple[HelloAccepted | None, Tls13Flight | None, TLSVersion, int]:
     # Every TLS 1.3 suite and the most common older ones, within the size some servers can take.
     tls13 = common_suite_codes(TLSVersion.TLS1_3)
     first_bundle = tls13 + common_suite_codes(TLSVersion.TLS1_2, MAX_HELLO_SUITES - len(tls13))
-    modern = await prober.hello(
-        meter,
-        tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0),
-        first_contact=True,
+    modern, flight = await prober.first_contact(
+        meter, tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0)
     )
     if isinstance(modern, HelloAccepted):
-        return modern, modern.version, modern.cipher_suite
+        return modern, flight, modern.version, modern.cipher_suite
     ssl3_suites = common_suite_codes(TLSVersion.SSL3)
     ssl3 = await prober.hello(meter, tls_hello(TLSVersion.SSL3, ssl3_suites, target.server_name))
     if isinstance(ssl3, HelloAccepted):
-        return ssl3, ssl3.version, ssl3.cipher_suite
+        return ssl3, None, ssl3.version, ssl3.cipher_suite
     ssl2 = await prober.sslv2_hello(meter, tuple(suite.code for suite in SSL2_CIPHER_SUITES))
     if not isinstance(ssl2, HelloRejected) and ssl2.cipher_kinds:
-        return None, TLSVersion.SSL2, ssl2.cipher_kinds[0]
+        return None, None, TLSVersion.SSL2, ssl2.cipher_kinds[0]
     raise HandshakeError(
         "the server refused every protocol version offered: "
         f"TLS 1.3 to 1.0 ({modern.reason}); SSL 3.0 ({ssl3.reason}); "
@@ -117,15 +114,18 @@ async def _client_auth(
     meter: ProbeMeter,
     version: TLSVersion,
     accepted: HelloAccepted | None,
+    flight: Tls13Flight | None,
 ) -> tuple[ClientAuthRequirement, str | None]:
     if version is TLSVersion.SSL2 or accepted is None:
         return ClientAuthRequirement.UNKNOWN, "not determined for SSL 2.0"
     try:
-        if version is TLSVersion.TLS1_3:
+        if version is not TLSVersion.TLS1_3:
+            requested = accepted.certificate_requested  # the request was in the clear in the probe's flight
+        elif flight is not None:
+            requested = flight.certificate_request is not None  # in the first hello's flight, decrypted
+        else:
             detected = await connector.run_blocking(meter, observe_client_auth, version, target.server_name, False)
             requested = detected.requested
-        else:
-            requested = accepted.certificate_requested  # the request was in the clear in the probe's flight
         if not requested:
             return ClientAuthRequirement.NOT_REQUESTED, None
         attempt = await connector.run_blocking(meter, observe_client_auth, version, target.server_name, True)

@@ -114,7 +114,8 @@ class ConnectivityCompleted:
     profile: ServerProfile
     """What was learned."""
     cost: ProbeCost
-    """Connections the phase opened."""
+    """Connections the phase opened, with the half-closed hello sent alongside the first checks (its duration
+    ends when the checks start)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -175,19 +175,52 @@ class NativeProber:
     def _half_closes(self, attempt: Attempt) -> bool:
         return self._half_close and not attempt.exclusive
 
-    async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, first_contact: bool = False) -> HelloOutcome:
+    async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec) -> HelloOutcome:
         """Send one ClientHello built from ``spec``; see the module docstring for retries."""
-        offered = frozenset(spec.cipher_suites)
         hello = build_client_hello(spec)
-        outcome = await self._settled(
-            meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=False), first_contact=first_contact
-        )
+        outcome = await self._settled(meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=False))
         if isinstance(outcome, HelloRejected):
             return outcome
-        answer = _interpret_tls_flight(outcome, offered)
-        if first_contact and isinstance(answer, HelloAccepted):
+        return _interpret_tls_flight(outcome, frozenset(spec.cipher_suites))
+
+    async def first_contact(self, meter: ProbeMeter, spec: ClientHelloSpec) -> tuple[HelloOutcome, Tls13Flight | None]:
+        """The first hello to a server (retried as a first contact, see ``_net/_retries``), which is also the
+        reference ``learn_half_close`` sends again. When the server answers with TLS 1.3 and a key share this
+        process can decrypt, its flight is decrypted on the same connection: it shows whether the server requests
+        a client certificate. The flight is None when it could not be read (another version, a
+        HelloRetryRequest, a flight cut short or not understood): the answer to the hello stands all the same."""
+        hello = build_client_hello(spec)
+
+        async def exchange(attempt: Attempt) -> tuple[list[object], Tls13Flight | None]:
+            async with self._connector.connect(meter, attempt) as stream:
+                received = bytearray()
+                events = await self._send_and_read_flight(stream, hello, sslv2=False, received=received)
+                server_hello = next((event for event in events if isinstance(event, ServerHello)), None)
+                if server_hello is None or server_hello.version is not TLSVersion.TLS1_3:
+                    return events, None
+                return events, await self._flight_if_readable(stream, hello, server_hello, bytes(received))
+
+        outcome = await self._settled(meter, exchange, first_contact=True)
+        if isinstance(outcome, HelloRejected):
+            return outcome, None
+        events, flight = outcome
+        answer = _interpret_tls_flight(events, frozenset(spec.cipher_suites))
+        if isinstance(answer, HelloAccepted):
             self._reference = (hello, answer)
-        return answer
+        return answer, flight
+
+    async def _flight_if_readable(
+        self, stream: SocketStream, hello: bytes, server_hello: ServerHello, received: bytes
+    ) -> Tls13Flight | None:
+        group = server_hello.key_share_group
+        if group is None or not supports_decryption(group):
+            return None
+        try:
+            with anyio.fail_after(self._timeouts.read_s):
+                flight = _tls13_flight(await _rest_of_tls13_flight(stream, hello, received), server_hello)
+        except (TimeoutError, anyio.BrokenResourceError, OSError, TLSProbeError, ValueError):
+            return None  # the flight was only a bonus: the nassl handshake of the connectivity phase tells
+        return None if isinstance(flight, HelloRejected) else flight
 
     async def tls13_flight(self, meter: ProbeMeter, spec: ClientHelloSpec) -> Tls13Flight | HelloRejected:
         """Send a TLS 1.3 ClientHello whose key shares this process can decrypt, and decrypt the server's flight.
@@ -221,15 +254,7 @@ class NativeProber:
                         return first
                     if first.version is not TLSVersion.TLS1_3:
                         return HelloRejected(alert=None, reason=f"server answered with {first.version.label}")
-                    decryptor = Tls13FlightDecryptor(hello)
-                    events = decryptor.feed(bytes(received))
-                    while not decryptor.done:
-                        try:
-                            events += decryptor.feed(await stream.receive(_RECEIVE_SIZE))
-                        except anyio.EndOfStream:
-                            raise MalformedServerResponseError(
-                                "server closed the connection before the end of its TLS 1.3 flight"
-                            ) from None
+                    events = await _rest_of_tls13_flight(stream, hello, bytes(received))
             except TimeoutError:
                 raise ResponseTimeoutError(
                     f"no complete TLS 1.3 flight from the server within {self._timeouts.read_s:g} s"
@@ -291,8 +316,16 @@ class NativeProber:
             return await self._send_and_read_flight(stream, hello, sslv2=sslv2, half_close=self._half_closes(attempt))
 
     async def _send_and_read_flight(
-        self, stream: SocketStream, hello: bytes, *, sslv2: bool, half_close: bool = False
+        self,
+        stream: SocketStream,
+        hello: bytes,
+        *,
+        sslv2: bool,
+        half_close: bool = False,
+        received: bytearray | None = None,
     ) -> list[object]:
+        """The events of the server's answer up to the end of its cleartext flight; ``received``, when given,
+        gets every byte read."""
         events: list[object] = []
         try:
             with anyio.fail_after(self._timeouts.read_s):
@@ -305,6 +338,8 @@ class NativeProber:
                         data = await stream.receive(_RECEIVE_SIZE)
                     except anyio.EndOfStream:
                         break
+                    if received is not None:
+                        received += data
                     if reader is None:
                         # Servers that do not speak SSL 2.0 answer its hello with a TLS alert record.
                         reader = ServerFlightReader(sslv2=sslv2 and data[0] not in (0x15, 0x16))
@@ -321,6 +356,20 @@ class NativeProber:
         if not events:
             raise _SilentClose
         return events
+
+
+async def _rest_of_tls13_flight(stream: SocketStream, hello: bytes, received: bytes) -> list[object]:
+    """The decrypted events of a TLS 1.3 flight to its end, ``received`` being every byte of it read so far."""
+    decryptor = Tls13FlightDecryptor(hello)
+    events: list[object] = list(decryptor.feed(received))
+    while not decryptor.done:
+        try:
+            events += decryptor.feed(await stream.receive(_RECEIVE_SIZE))
+        except anyio.EndOfStream:
+            raise MalformedServerResponseError(
+                "server closed the connection before the end of its TLS 1.3 flight"
+            ) from None
+    return events
 
 
 async def _first_answer(stream: SocketStream, received: bytearray) -> ServerHello | HelloRetryRequest | HelloRejected:

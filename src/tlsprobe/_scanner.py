@@ -47,7 +47,7 @@ from tlsprobe._net import (
 )
 from tlsprobe._probes import NativeProber
 from tlsprobe._tls import HandshakeContext, load_client_identity
-from tlsprobe.checks._base import Check, ServerContext, SharedObservations
+from tlsprobe.checks._base import Check, ServerContext, SharedObservations, probes_in_sequence
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.policy._assess import assess
 
@@ -268,12 +268,12 @@ class Scanner:
             identity=self._client_identity,
             client_certificate_required=profile.client_auth is ClientAuthRequirement.REQUIRED,
         )
-        connectivity = ConnectivityCompleted(profile=profile, cost=_cost(meter, started))
+        connectivity_s = anyio.current_time() - started
         outcomes: list[CheckOutcome | None] = [None] * len(checks)
         shared = SharedObservations()
 
         async def run_check(index: int, check: Check[Any]) -> None:
-            check_meter = ProbeMeter()
+            check_meter = ProbeMeter(in_sequence=probes_in_sequence(check))
             context = ServerContext(
                 target=target, profile=profile, prober=prober, connector=connector, meter=check_meter, shared=shared
             )
@@ -281,12 +281,16 @@ class Scanner:
             self._checks_completed += 1
 
         async with anyio.create_task_group() as group:
+            # Started first, so that it takes a permit before the checks queue up; until it has learned, hellos
+            # are sent fully closed. Its connection counts as connectivity's.
+            group.start_soon(prober.learn_half_close, meter)
             for index, check in enumerate(checks):
                 group.start_soon(run_check, index, check)
         self._servers_completed += 1
+        connectivity_cost = ProbeCost(connections=meter.connections, retries=meter.retries, duration_s=connectivity_s)
         return ServerScanResult(
             target=target,
-            connectivity=connectivity,
+            connectivity=ConnectivityCompleted(profile=profile, cost=connectivity_cost),
             checks=tuple(outcome for outcome in outcomes if outcome is not None),
             started_at=started_at,
             duration_s=anyio.current_time() - started,

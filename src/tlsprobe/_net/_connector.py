@@ -39,12 +39,27 @@ class ScanCounters:
     retries: int = 0
 
 
+_IN_SEQUENCE_FIRST = 1 << 30  # above any count of connections
+
+
 @attrs.define
 class ProbeMeter:
-    """What one step (connectivity or a check) has cost the server so far."""
+    """What one step (connectivity or a check) has cost the server so far, and how soon its connections are
+    served."""
 
     connections: int = 0
     retries: int = 0
+    in_sequence: bool = False
+    """Whether the step's probes mostly wait for one another (an enumeration: offer, read the pick, offer the
+    rest): such steps are served first, see ``priority``."""
+
+    @property
+    def priority(self) -> int:
+        """Higher is served first among the server's waiters. Steps whose probes come in sequence go before
+        independent probes: each of their probes waits for the one before, so if they started late they would
+        trail alone at the end, while independent probes fill any permits left over. Among each kind, the steps
+        that have made the most connections so far go first."""
+        return (_IN_SEQUENCE_FIRST if self.in_sequence else 0) + self.connections
 
 
 @attrs.frozen(kw_only=True)
@@ -108,9 +123,7 @@ class ServerConnector:
     @asynccontextmanager
     async def _permit(self, meter: ProbeMeter, attempt: Attempt | None) -> AsyncIterator[None]:
         exclusive = attempt is not None and attempt.exclusive
-        # The steps that have made the most connections so far go first: they are the long enumerations, each
-        # probe waiting for the one before, which would otherwise trail behind everything else at the end.
-        async with self.permits.hold(exclusive=exclusive, priority=meter.connections) as held:
+        async with self.permits.hold(exclusive=exclusive, priority=meter.priority) as held:
             try:  # without a checkpoint when a connection is free, as it mostly is
                 self.global_connections.acquire_nowait()
             except anyio.WouldBlock:

@@ -121,3 +121,9 @@ class Check(Protocol[ResultT_co]):
     async def run(self, server: ServerContext) -> ResultT_co:
         """Gather observations through ``server`` and interpret them."""
         ...
+
+
+def probes_in_sequence(check: Check[Any]) -> bool:
+    """Whether ``check`` says (a class attribute ``probes_in_sequence = True``, optional) that its probes mostly
+    wait for one another, as enumerations do: its connections are then served before independent probes'."""
+    return getattr(check, "probes_in_sequence", False) is True

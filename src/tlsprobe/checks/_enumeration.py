@@ -1,18 +1,56 @@
-"""Offer, record the server's pick, remove it, repeat: the enumeration cipher suites and groups share.
+"""Offer, record the server's pick, remove it, repeat: the enumeration cipher suites, groups, signature schemes
+and ALPN protocols share, and how the server's order of preference is told from the client's.
 
 ``pick(offered)`` sends one hello and returns the code the server chose among ``offered``, or None when it
 refused them all.
+
+Telling the orders apart: a server that follows the client's order always picks the first code of the offer it
+accepts. Once the enumeration has found every accepted code, a pick that was not the first accepted code of its
+offer proves the server picked by its own preference, and no more hello is needed. Offering the rest in reverse
+every other time makes such a pick likely whenever the server has an order of its own, whatever it is. Nothing
+in an enumeration can prove the opposite (each code is picked once), so only then does one more hello ask.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 Pick = Callable[[Sequence[int]], Awaitable[int | None]]
 
 
-async def picks_until_refused(pick: Pick, offered: Sequence[int], *, first: int | None = None) -> list[int]:
-    """Every code the server picks from ``offered``, in the order picked; ``first`` is an answer already had."""
+class PickLog:
+    """What each hello of an enumeration offered, in order, and what the server picked from it."""
+
+    def __init__(self) -> None:
+        self._rounds: list[tuple[tuple[int, ...], int]] = []
+
+    def record(self, offered: Sequence[int], choice: int) -> None:
+        self._rounds.append((tuple(offered), choice))
+
+    def logging(self, pick: Pick) -> Pick:
+        """``pick``, with every pick it returns recorded."""
+
+        async def logged(offered: Sequence[int]) -> int | None:
+            choice = await pick(offered)
+            if choice is not None:
+                self.record(offered, choice)
+            return choice
+
+        return logged
+
+    def against_client_order(self, accepted: Collection[int]) -> bool:
+        """Whether some pick was not the first code of its offer among ``accepted`` (every code the server
+        accepts from these offers): then it picks by its own preference."""
+        known = frozenset(accepted)
+        return any(next(code for code in offered if code in known) != choice for offered, choice in self._rounds)
+
+
+async def picks_until_refused(
+    pick: Pick, offered: Sequence[int], *, first: int | None = None, alternate: bool = False
+) -> list[int]:
+    """Every code the server picks from ``offered``, in the order picked; ``first`` is an answer already had to
+    ``offered`` itself. With ``alternate``, every other hello offers the rest in reverse (see the module
+    docstring)."""
     order: list[int] = []
     pending = list(offered)
     choice = first if first is not None else await pick(pending)
@@ -21,8 +59,24 @@ async def picks_until_refused(pick: Pick, offered: Sequence[int], *, first: int 
         pending.remove(choice)
         if not pending:
             break
-        choice = await pick(pending)
+        choice = await pick(pending[::-1] if alternate and len(order) % 2 else pending)
     return order
+
+
+async def picks_and_order(pick: Pick, offered: Sequence[int]) -> tuple[list[int], bool | None]:
+    """Every code the server picks from ``offered``, and whether it enforces its own order (None: fewer than two
+    codes, or it refused the test). The codes come in the server's order when it enforces one, else in the order
+    of ``offered``."""
+    log = PickLog()
+    order = await picks_until_refused(log.logging(pick), offered, alternate=True)
+    enforced = True if log.against_client_order(order) else await order_enforced(pick, order)
+    return (order if enforced else in_offer_order(order, offered)), enforced
+
+
+def in_offer_order(codes: Collection[int], offered: Sequence[int]) -> list[int]:
+    """``codes`` in the order of ``offered`` (the order a server that follows the client's would pick them)."""
+    known = frozenset(codes)
+    return [code for code in offered if code in known]
 
 
 async def server_order(pick: Pick, accepted: Sequence[int]) -> list[int]:
@@ -37,7 +91,8 @@ async def server_order(pick: Pick, accepted: Sequence[int]) -> list[int]:
 
 async def order_enforced(pick: Pick, order: Sequence[int]) -> bool | None:
     """Whether the server picks by its own preference: offered ``order`` reversed, does it still pick the first?
-    None with fewer than two codes, or when it refuses."""
+    ``order[0]`` must have been picked from an offer holding all of ``order``. None with fewer than two codes, or
+    when it refuses."""
     if len(order) < 2:
         return None
     choice = await pick(order[::-1])

@@ -1,11 +1,13 @@
 """ALPN: the application protocols the server agrees to (h2, http/1.1 and the rest of the IANA registry).
 
 How, like cipher suites: offer every registered protocol ID, read the one the server selects, remove it, repeat
-until it selects none (or refuses with no_application_protocol); then offer the accepted ones reversed to learn
-whether it selects by its own preference. Below TLS 1.3 the selection is in the ServerHello, at the version of the
-shared TLS <= 1.2 baseline hello; a server that speaks only TLS 1.3 puts it in its EncryptedExtensions, which
-are decrypted with the probe's own key share.
-Connections: one per accepted protocol, plus one, plus one for the order when two or more are accepted.
+until it selects none (or refuses with no_application_protocol). Whether it selects by its own preference shows
+in its picks when it does; otherwise one more hello, offering the accepted ones reversed, tells
+(``_enumeration``). Below TLS 1.3 the selection is in the ServerHello, at the version of the shared TLS <= 1.2
+baseline hello; a server that speaks only TLS 1.3 puts it in its EncryptedExtensions, which are decrypted with
+the probe's own key share.
+Connections: one per accepted protocol, plus one, plus one for the order when two or more are accepted and the
+picks did not show it.
 References: RFC 7301, the IANA ALPN Protocol IDs registry.
 """
 
@@ -20,7 +22,7 @@ from tlsprobe._exceptions import CheckNotApplicable
 from tlsprobe._hello_specs import common_suite_codes, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import order_enforced, picks_until_refused
+from tlsprobe.checks._enumeration import picks_and_order
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire._alpn import ALPN_PROTOCOL_IDS
 from tlsprobe.wire._versions import TLSVersion
@@ -34,7 +36,7 @@ class ALPNResult:
     tested_version: TLSVersion
     """The protocol version of the hellos."""
     accepted_protocols: tuple[str, ...]
-    """Protocol IDs the server selected: in its order of preference when it enforces one, else as found."""
+    """Protocol IDs the server selected: in its order of preference when it enforces one, else as offered."""
     server_order_enforced: bool | None
     """Whether it selects by its own preference (None: fewer than two protocols)."""
     rejected_protocols: tuple[str, ...]
@@ -47,6 +49,7 @@ class ALPNCheck:
     """Application-Layer Protocol Negotiation (RFC 7301)."""
 
     result_type: ClassVar[type] = ALPNResult
+    probes_in_sequence: ClassVar[bool] = True  # each hello offers what the one before left
 
     @property
     def name(self) -> str:
@@ -93,8 +96,7 @@ async def enumerate_protocols(
         chosen = await selected(offered)
         return codes[offered.index(chosen)] if chosen in offered else None
 
-    order = await picks_until_refused(pick, range(len(ALPN_PROTOCOL_IDS)))
-    enforced = await order_enforced(pick, order)
+    order, enforced = await picks_and_order(pick, range(len(ALPN_PROTOCOL_IDS)))
     accepted = tuple(ALPN_PROTOCOL_IDS[code] for code in order)
     return ALPNResult(
         tested_version=version,

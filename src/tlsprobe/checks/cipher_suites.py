@@ -3,12 +3,14 @@
 How: offer a bundle of suites (at most ``bundle_size``, most common first), record the one the server picks,
 remove it and offer the rest again, until the server refuses. That costs (accepted + 1) hellos per bundle
 instead of one per suite; bundles are probed concurrently. When a server enforces its own order, the order of
-its picks is its preference; one more hello, offering the accepted suites in reverse, tells whether it does.
+its picks is its preference. Whether it does mostly shows in the picks themselves (``_enumeration``); when not,
+one more hello, offering accepted suites in reverse, tells.
 SSL 2.0 needs a single hello: the SERVER-HELLO lists every cipher kind the server supports.
 
 Connections (bundle mode): 0 for a version above the highest one the server accepted; otherwise, per bundle,
-(accepted suites in it + 1), plus one for the order test and, when accepted suites fall into several bundles,
-(accepted - 1) to merge their order. Exhaustive mode: one connection per suite in the catalogue.
+(accepted suites in it + 1), plus one for the order test unless the picks showed the order and, for a server that
+enforces one when accepted suites fall into several bundles, (accepted - 1) to merge their order. Exhaustive mode:
+one connection per suite in the catalogue.
 
 References: RFC 5246 §7.4.1 (TLS 1.2 hello), RFC 8446 §4.1 (TLS 1.3), the IANA TLS Cipher Suites registry.
 """
@@ -25,7 +27,7 @@ import attrs
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import order_enforced, picks_until_refused, server_order
+from tlsprobe.checks._enumeration import PickLog, in_offer_order, order_enforced, picks_until_refused, server_order
 from tlsprobe.wire import AlertDescription, EphemeralKey
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import CipherSuite, cipher_suite_by_code, suites_for_version
@@ -61,7 +63,7 @@ class CipherSuitesResult:
     is_supported: bool
     """Whether the server accepted at least one suite at this version."""
     accepted_cipher_suites: tuple[AcceptedCipherSuite, ...]
-    """Accepted suites: in the server's order of preference when it enforces one, else in the order found."""
+    """Accepted suites: in the server's order of preference when it enforces one, else in the catalogue's."""
     server_order_enforced: bool | None
     """Whether the server picks by its own preference rather than the client's (None: fewer than two suites,
     or exhaustive mode)."""
@@ -77,6 +79,7 @@ class CipherSuitesCheck:
     """Enumerate the suites the server accepts at ``version``."""
 
     result_type: ClassVar[type] = CipherSuitesResult
+    probes_in_sequence: ClassVar[bool] = True  # each hello offers what the one before left
 
     version: TLSVersion
     """The protocol version to test."""
@@ -177,10 +180,13 @@ def _version_refused(outcome: object, version: TLSVersion) -> bool:
 async def _bundle_and_remove(
     server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
 ) -> tuple[list[AcceptedCipherSuite], bool | None]:
-    """The accepted suites in the server's order, and whether it enforces that order."""
+    """The accepted suites in the server's order (in the catalogue's when it follows the client's), and whether it
+    enforces its order."""
     codes = [suite.code for suite in catalogue]
     bundles = [codes[start : start + bundle_size] for start in range(0, len(codes), bundle_size)]
     picker = _Picker(server, version)
+    log = PickLog()
+    logged_pick = log.logging(picker.pick)
     # The first hello alone first: if the server refuses the version outright, the other bundles need no probe.
     opening = await server.hello(tls_hello(version, bundles[0], server.profile.server_name))
     if _version_refused(opening, version):
@@ -194,16 +200,26 @@ async def _bundle_and_remove(
                 return
             assert isinstance(opening, HelloAccepted)
             first = picker.record(opening)
-        per_bundle[index] = await picks_until_refused(picker.pick, bundles[index], first=first)
+            log.record(bundles[0], first)
+        per_bundle[index] = await picks_until_refused(logged_pick, bundles[index], first=first, alternate=True)
 
     async with anyio.create_task_group() as group:
         for index in range(len(bundles)):
             group.start_soon(enumerate_bundle, index)
     order = [code for picks in per_bundle for code in picks]
-    if sum(1 for picks in per_bundle if picks) > 1:
+    split = sum(1 for picks in per_bundle if picks) > 1
+    # The order test needs suites picked from one offer, the first of them with all the others offered.
+    tested = max(per_bundle, key=len)
+    if split and len(tested) < 2:
+        # One pick per bundle: no two accepted suites were offered side by side yet, so the server orders them.
+        order = tested = await server_order(logged_pick, order)
+        split = False
+    enforced = True if log.against_client_order(order) else await order_enforced(picker.pick, tested)
+    if not enforced:
+        order = in_offer_order(order, codes)
+    elif split:
         # Picks from different bundles were never offered side by side: let the server order all of them.
         order = await server_order(picker.pick, order)
-    enforced = await order_enforced(picker.pick, order)
     return [picker.entries[code] for code in order], enforced
 
 

@@ -8,10 +8,12 @@ How, like cipher suites: offer many groups, record the one the server picks, rem
   from the ServerKeyExchange. Then DHE suites only with the RFC 7919 finite-field groups: the group is the one
   whose prime the ServerKeyExchange carries. A server that keeps using a prime that was not offered does not
   negotiate groups (RFC 7919 is not implemented, or its parameters are fixed); the enumeration stops there.
-One more hello per version, offering the accepted groups in reverse, tells whether the server enforces its order.
+Whether the server enforces its order shows in its picks when it does (``_enumeration``); otherwise one more hello
+per version, offering the accepted groups in reverse, tells.
 
-Connections: per enumeration, (accepted groups + 1) + 1 for the order. References: RFC 8446 §4.2.7-4.2.8, RFC 8422,
-RFC 7919, draft-ietf-tls-ecdhe-mlkem, the IANA TLS Supported Groups registry.
+Connections: per enumeration, (accepted groups + 1), plus 1 for the order unless the picks showed it.
+References: RFC 8446 §4.2.7-4.2.8, RFC 8422, RFC 7919, draft-ietf-tls-ecdhe-mlkem, the IANA TLS Supported Groups
+registry.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from tlsprobe._exceptions import CheckNotApplicable
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import order_enforced, picks_until_refused
+from tlsprobe.checks._enumeration import picks_and_order
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind, ffdhe_prime
@@ -51,7 +53,7 @@ class GroupsAtVersion:
     version: TLSVersion
     """The protocol version of the hellos."""
     accepted_groups: tuple[NamedGroup, ...]
-    """Accepted groups: in the server's order of preference when it enforces one, else in the order found."""
+    """Accepted groups: in the server's order of preference when it enforces one, else in the order offered."""
     server_order_enforced: bool | None
     """Whether the server picks by its own preference (None: fewer than two groups)."""
     rejected_groups: tuple[str, ...]
@@ -77,6 +79,7 @@ class SupportedGroupsCheck:
     """Supported key-exchange groups and the server's preference (EC, finite-field, post-quantum hybrids)."""
 
     result_type: ClassVar[type] = SupportedGroupsResult
+    probes_in_sequence: ClassVar[bool] = True  # each hello offers what the one before left
 
     @property
     def name(self) -> str:
@@ -184,8 +187,7 @@ async def _enumerate(
         # A pick outside the offer (such as a pinned certificate curve chosen again) ends the enumeration.
         return group if group in offered else None
 
-    order = await picks_until_refused(pick, [group.code for group in candidates])
-    enforced = await order_enforced(pick, order)
+    order, enforced = await picks_and_order(pick, [group.code for group in candidates])
     accepted = tuple(known for code in order if (known := named_group_by_code(code)) is not None)
     return GroupsAtVersion(
         version=version,

@@ -115,6 +115,7 @@ class SessionResumptionCheck:
     """Session resumption (session IDs, tickets, TLS 1.3 PSK)."""
 
     result_type: ClassVar[type] = SessionResumptionResult
+    probes_in_sequence: ClassVar[bool] = True  # each resumption needs the session of the handshake before
 
     attempts: int = attrs.field(default=2, validator=attrs.validators.in_(ATTEMPTS_ALLOWED))
     """Resumptions to try each way, each on a new connection. Two tell a working cache from none and can catch

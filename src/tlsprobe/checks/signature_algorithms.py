@@ -95,6 +95,7 @@ class SignatureAlgorithmsCheck:
     """Signature schemes the server signs with (TLS 1.2 and TLS 1.3)."""
 
     result_type: ClassVar[type] = SignatureAlgorithmsResult
+    probes_in_sequence: ClassVar[bool] = True  # each hello offers what the one before left
 
     @property
     def name(self) -> str:

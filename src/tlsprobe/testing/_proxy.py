@@ -12,7 +12,8 @@ its side (or the connection failed), which is the moment it stops holding the co
 is forwarded to the client only after that, so a client that waits for it before opening its next connection is
 never counted twice. Refused connections are counted in ``refused_connections`` only, not in
 ``total_connections``. ``half_closed_before_answer`` counts the connections whose client sent its FIN before the
-server had sent a byte.
+server had sent a byte. On loopback a server's answer can overtake a FIN sent right behind the hello, which no
+real network lets it do: ``answer_delay_s`` holds each server's first bytes that long, as a round trip would.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ class CountingProxy:
         *,
         refuse_beyond: int | None = None,
         drop_on_client_eof: bool = False,
+        answer_delay_s: float = 0.0,
     ) -> None:
         self.target = (target_host, target_port)
         self.refuse_beyond = refuse_beyond
         self.drop_on_client_eof = drop_on_client_eof
+        self.answer_delay_s = answer_delay_s
         self.total_connections = 0
         self.current_connections = 0
         self.max_concurrent_connections = 0
@@ -161,6 +164,8 @@ class CountingProxy:
             if answered.is_set():
                 return True
             answered.set()
+            if self.answer_delay_s > 0:
+                time.sleep(self.answer_delay_s)
             # The client's FIN, if it came first, is in the kernel before the server's first bytes are passed on:
             # read there, not from the other pump thread, so that thread scheduling cannot blur the order.
             if not _peer_has_closed(client):
