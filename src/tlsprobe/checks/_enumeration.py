@@ -44,6 +44,11 @@ class PickLog:
         known = frozenset(accepted)
         return any(next(code for code in offered if code in known) != choice for offered, choice in self._rounds)
 
+    async def order_enforced(self, pick: Pick, accepted: Collection[int], tested: Sequence[int]) -> bool | None:
+        """Whether the server picks by its own preference: True without a hello when its picks showed it
+        (``against_client_order``), else what one hello offering ``tested`` reversed tells (``order_enforced``)."""
+        return True if self.against_client_order(accepted) else await order_enforced(pick, tested)
+
 
 async def picks_until_refused(
     pick: Pick, offered: Sequence[int], *, first: int | None = None, alternate: bool = False
@@ -69,7 +74,7 @@ async def picks_and_order(pick: Pick, offered: Sequence[int]) -> tuple[list[int]
     of ``offered``."""
     log = PickLog()
     order = await picks_until_refused(log.logging(pick), offered, alternate=True)
-    enforced = True if log.against_client_order(order) else await order_enforced(pick, order)
+    enforced = await log.order_enforced(pick, order, order)
     return (order if enforced else in_offer_order(order, offered)), enforced
 
 

@@ -27,7 +27,7 @@ import attrs
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import PickLog, in_offer_order, order_enforced, picks_until_refused, server_order
+from tlsprobe.checks._enumeration import PickLog, in_offer_order, picks_until_refused, server_order
 from tlsprobe.wire import AlertDescription, EphemeralKey
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import CipherSuite, cipher_suite_by_code, suites_for_version
@@ -214,7 +214,7 @@ async def _bundle_and_remove(
         # One pick per bundle: no two accepted suites were offered side by side yet, so the server orders them.
         order = tested = await server_order(logged_pick, order)
         split = False
-    enforced = True if log.against_client_order(order) else await order_enforced(picker.pick, tested)
+    enforced = await log.order_enforced(picker.pick, order, tested)
     if not enforced:
         order = in_offer_order(order, codes)
     elif split:
