@@ -12,6 +12,7 @@ says how.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import json
 import os
@@ -151,10 +152,28 @@ def run_measured(
     return Measured(wall_s, peak_kib, len(processes), tuple(exit_codes), timed_out.is_set())
 
 
-def tool_env() -> dict[str, str]:
-    """The environment of every tool: tlsprobe's subprocess imports the very tlsprobe this driver imported."""
+def byte_compiled_copy(destination: Path) -> Path:
+    """A copy of the tlsprobe package this driver imported, byte-compiled as ``pip install`` leaves a package;
+    the directory to put on ``PYTHONPATH``.
+
+    Why: run from a source tree whose bytecode is not cached (PYTHONDONTWRITEBYTECODE, or a tree it cannot write
+    to), every run compiles tlsprobe's sources again, about 0.1 s on this machine, which an installed tlsprobe
+    never does. SSLyze runs from its virtualenv, byte-compiled by pip.
+    """
+    package = Path(tlsprobe.__file__).resolve().parent
+    copy = destination / package.name
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    if not compileall.compile_dir(copy, quiet=1):
+        raise RuntimeError(f"could not byte-compile the copy of tlsprobe in {copy}")
+    return destination
+
+
+def tool_env(tlsprobe_path: Path | None = None) -> dict[str, str]:
+    """The environment of every tool; tlsprobe's subprocess imports tlsprobe from ``tlsprobe_path`` (by default
+    the very tree this driver imported it from)."""
     env = dict(os.environ)
-    source = str(Path(tlsprobe.__file__).resolve().parents[1])
+    source = str(tlsprobe_path or Path(tlsprobe.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     env["NO_COLOR"] = "1"
     return env
@@ -168,7 +187,9 @@ def write_targets(path: Path, targets: Sequence[str]) -> Path:
 # --- tlsprobe -------------------------------------------------------------------------------------------------
 
 
-def run_tlsprobe(targets_file: Path, work: Path, *, timeout_s: float, extra: Sequence[str] = ()) -> ToolRun:
+def run_tlsprobe(
+    targets_file: Path, work: Path, *, timeout_s: float, tlsprobe_path: Path | None = None, extra: Sequence[str] = ()
+) -> ToolRun:
     output = work / "tlsprobe.jsonl"
     command = [
         sys.executable,
@@ -182,7 +203,7 @@ def run_tlsprobe(targets_file: Path, work: Path, *, timeout_s: float, extra: Seq
         "--quiet",
         *extra,
     ]
-    measured = run_measured([command], work / "logs", timeout_s=timeout_s, env=tool_env())
+    measured = run_measured([command], work / "logs", timeout_s=timeout_s, env=tool_env(tlsprobe_path))
     results = read_jsonl(output)
     failed = sum(tlsprobe_failures(result) for result in results.values())
     _lines, problems = jsonl_integrity(output, targets_file.read_text().split())

@@ -96,6 +96,7 @@ class Bench:
     sslyze: str | None
     sslscan: str | None
     testssl: str | None
+    tlsprobe_path: Path  # a byte-compiled copy of the tlsprobe this driver imported (_tools.byte_compiled_copy)
 
     def targets(self, count: int) -> list[str]:
         return [f"127.0.0.1:{port}" for port in self.proxies.ports[:count]]
@@ -161,7 +162,9 @@ def tool_runs(bench: Bench, scenario: str, servers: int, *, peers: bool) -> dict
     runs["tlsprobe"] = measure(
         bench,
         servers,
-        lambda: _tools.run_tlsprobe(targets_file, directory("tlsprobe"), timeout_s=timeout),
+        lambda: _tools.run_tlsprobe(
+            targets_file, directory("tlsprobe"), timeout_s=timeout, tlsprobe_path=bench.tlsprobe_path
+        ),
     )
     if bench.sslyze:
         sslyze = bench.sslyze
@@ -359,7 +362,13 @@ def scenario_rss(bench: Bench) -> None:
         measurement = measure(
             bench,
             len(live),
-            functools.partial(_tools.run_tlsprobe, targets_file, work, timeout_s=bench.options.tool_timeout),
+            functools.partial(
+                _tools.run_tlsprobe,
+                targets_file,
+                work,
+                timeout_s=bench.options.tool_timeout,
+                tlsprobe_path=bench.tlsprobe_path,
+            ),
         )
         lines, problems = _tools.jsonl_integrity(measurement.run.output, targets)
         integrity = "yes" if not problems else f"**no**: {'; '.join(problems[:5])}"
@@ -409,6 +418,7 @@ def environment(bench: Bench, command: str) -> None:
     report(f"- command: `{command}`")
     report(f"- machine: {os.cpu_count()} cores ({_cpu_model()}), {platform.system()} {platform.release()}")
     report(f"- Python {platform.python_version()}; tlsprobe {tlsprobe.__version__} (nassl {_nassl_version()})")
+    report("- tlsprobe runs from a byte-compiled copy of the imported package, as an install leaves it")
     report(f"- SSLyze {sslyze}; sslscan {sslscan}; testssl.sh {testssl}")
     report(f"- servers: {servers}, {_openssl()}")
     report(f"- latency proxy: {bench.options.rtt_ms:g} ms round trip, in a thread of the driver")
@@ -501,6 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _find_sslyze(options.sslyze),
             shutil.which("sslscan"),
             shutil.which("testssl") or shutil.which("testssl.sh"),
+            _tools.byte_compiled_copy(work / "tlsprobe-site"),
         )
         environment(bench, " ".join(["python", *sys.argv]))
         configurations = ", ".join(dict.fromkeys(server.config.name for server in servers))
