@@ -39,6 +39,7 @@ from tlsprobe.wire import (
     CertificateRequest,
     CertificateStatus,
     CertificateVerify,
+    ChangeCipherSpec,
     ClientHelloSpec,
     EncryptedExtensions,
     EphemeralKey,
@@ -87,6 +88,9 @@ class HelloAccepted:
     """The SignatureScheme of a TLS 1.2 ServerKeyExchange (None when there is none)."""
     ocsp_response: bytes | None = None
     """The DER OCSP response of a TLS <= 1.2 CertificateStatus message (None when nothing was stapled)."""
+    abbreviated: bool = False
+    """A TLS <= 1.2 ChangeCipherSpec came right after the ServerHello (and any NewSessionTicket): the server
+    resumed the session the hello offered, with an abbreviated handshake."""
 
 
 @attrs.frozen(kw_only=True)
@@ -175,9 +179,10 @@ class NativeProber:
     def _half_closes(self, attempt: Attempt) -> bool:
         return self._half_close and not attempt.exclusive
 
-    async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec) -> HelloOutcome:
-        """Send one ClientHello built from ``spec``; see the module docstring for retries."""
-        hello = build_client_hello(spec)
+    async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, then: bytes = b"") -> HelloOutcome:
+        """Send one ClientHello built from ``spec``, with the records ``then`` right behind it (say a
+        close_notify); see the module docstring for retries."""
+        hello = build_client_hello(spec) + then
         outcome = await self._settled(meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=False))
         if isinstance(outcome, HelloRejected):
             return outcome
@@ -440,6 +445,7 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
     requested = False
     signature_scheme: int | None = None
     ocsp_response: bytes | None = None
+    abbreviated = False
     if first.version is TLSVersion.TLS1_3 and first.key_share_group is not None:
         ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
     for event in answers[1:]:
@@ -451,6 +457,8 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
             requested = True
         elif isinstance(event, CertificateStatus):
             ocsp_response = event.ocsp_response
+        elif isinstance(event, ChangeCipherSpec):
+            abbreviated = True
     return HelloAccepted(
         version=first.version,
         cipher_suite=first.cipher_suite,
@@ -461,6 +469,7 @@ def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hell
         certificate_requested=requested,
         signature_scheme=signature_scheme,
         ocsp_response=ocsp_response,
+        abbreviated=abbreviated,
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import jsonschema
 import pytest
 
@@ -23,6 +24,8 @@ from tlsprobe import (
     CheckFailed,
     CheckSkipped,
     ErrorKind,
+    Limits,
+    ScanConfig,
     ServerScanResult,
     ServerTarget,
     TLSVersion,
@@ -92,9 +95,13 @@ TLS12_WITH_TICKET = """SSL-Session:
     TLS session ticket lifetime hint: 21600 (seconds)
     TLS session ticket:
     0000 - 7e 1e 54 8f 65 ee 6e 96-62 f1 6f d9 12 31 e0 15   ~.T.e.n.b.o..1..
+    0010 - b4 cb b6                                          ...
 
     Start Time: 1795295951
     Timeout   : 7200 (sec)
+    Compression: 1 (zlib compression)
+    Verify return code: 19 (self signed certificate in certificate chain)
+    Extended master secret: yes
 """  # noqa: W291 - OpenSSL prints "Session-ID-ctx: " with a trailing space
 
 TLS13_BEFORE_TICKET = """SSL-Session:
@@ -114,12 +121,16 @@ def test_parse_a_tls12_session_with_a_ticket() -> None:
         secret="8BF8F5E706CA8C14BF12E579AA7A0CC1DBAF107C98A4528C1633F7C1B5867F89D0632314F34A3C88BEA807CCFF09A654",
         has_ticket=True,
         ticket_lifetime_hint_s=21600.0,
+        cipher_suite="ECDHE-RSA-AES256-GCM-SHA384",
+        ticket=bytes.fromhex("7e1e548f65ee6e9662f16fd91231e015b4cbb6"),
+        extended_master_secret=True,
+        compression_method=1,
     )
 
 
 def test_parse_a_tls13_session_before_its_ticket_and_garbage() -> None:
     empty = SessionDetails(session_id="", secret="", has_ticket=False, ticket_lifetime_hint_s=None)
-    assert parse_session_text(TLS13_BEFORE_TICKET) == empty
+    assert parse_session_text(TLS13_BEFORE_TICKET) == attrs.evolve(empty, cipher_suite="TLS_AES_256_GCM_SHA384")
     assert parse_session_text("") == empty
     # "Session-ID-ctx:" is not the session ID, and a hint without a ticket means nothing.
     assert parse_session_text("Session-ID-ctx: 0A0B\nTLS session ticket lifetime hint: 300 (seconds)\n") == empty
@@ -376,6 +387,26 @@ async def test_openssl_s_server_keeps_sessions_of_clients_that_close_cleanly(tes
         tls1_3_resumption=_default_attempts(hint=OPENSSL_3_HINT_S),
         tls1_3_max_early_data=0,
     )
+
+
+@pytest.mark.realserver
+@pytest.mark.anyio
+async def test_hand_built_resumptions_leave_the_session_cached(test_pki: TestPKI) -> None:
+    # One connection at a time, every attempt offering the full handshake's session: s_server drops a session
+    # whose resumption ends in an error (a bare FIN), so without the close_notify behind each hello only the
+    # first attempt would resume.
+    one_at_a_time = ScanConfig(limits=Limits(max_connections_per_server=1))
+    with start_openssl_s_server(["-no_ticket", "-no_tls1_3"], test_pki.rsa_chain, test_pki.rsa_key) as server:
+        result = await scan_server(
+            f"127.0.0.1:{server.port}", [SessionResumptionCheck(attempts=4)], config=one_at_a_time
+        )
+    outcome = _completed(result, "session_resumption")
+    assert outcome.result.session_id_resumption == interpret_attempts(
+        issued=True, attempted=4, succeeded=4, ticket_lifetime_hint_s=None
+    )
+    assert outcome.result.ticket_resumption == NOTHING_ISSUED
+    # The baseline hello; by ID, the full handshake and the attempts; by ticket, a full handshake for nothing.
+    assert outcome.cost.connections == 1 + (1 + 4) + 1
 
 
 @pytest.mark.realserver

@@ -24,11 +24,13 @@ from tlsprobe.wire import (
     CertificateMessage,
     CertificateRequest,
     CertificateStatus,
+    ChangeCipherSpec,
     ClientHelloSpec,
     EphemeralKeyKind,
     ExtensionType,
     HelloRetryRequest,
     KeyExchange,
+    NewSessionTicket,
     RecordReader,
     ServerEvent,
     ServerFlightReader,
@@ -219,6 +221,20 @@ def test_optional_flight_messages() -> None:
     assert events[4] == CertificateRequest(body=b"\x01\x01\x00\x00")
 
 
+def test_abbreviated_handshake_ends_at_the_change_cipher_spec() -> None:
+    # A resumption (RFC 5246 §7.3): ServerHello then ChangeCipherSpec; with a ticket renewed, NewSessionTicket
+    # between them (RFC 5077 §3.1). What follows is the encrypted Finished, never read.
+    encrypted_finished = record(22, b"\xee" * 40)
+    events, done = feed_all(record(22, server_hello()) + record(20, b"\x01") + encrypted_finished)
+    assert done
+    assert isinstance(events[0], ServerHello)
+    assert events[1:] == [ChangeCipherSpec()]
+    ticket = handshake(4, (7200).to_bytes(4, "big") + vec(2, b"ticket!"))
+    events, done = feed_all(record(22, server_hello() + ticket) + record(20, b"\x01") + encrypted_finished)
+    assert done
+    assert events[1:] == [NewSessionTicket(lifetime_hint_s=7200, ticket=b"ticket!"), ChangeCipherSpec()]
+
+
 def test_tls13_server_hello_ends_the_flight() -> None:
     ccs_and_encrypted = record(20, b"\x01") + record(23, b"\xee" * 100)
     events, done = feed_all(tls13_server_hello() + ccs_and_encrypted)
@@ -351,6 +367,15 @@ def test_sslv2_errors() -> None:
         (record(22, b""), "empty handshake record"),
         (record(23, b"data"), "application data"),
         (record(20, b"\x01"), "ChangeCipherSpec"),
+        # Only right after the ServerHello (and a NewSessionTicket) does a ChangeCipherSpec end the flight.
+        (record(22, server_hello() + certificate()) + record(20, b"\x01"), "ChangeCipherSpec before completing"),
+        (record(22, server_hello()) + record(20, b"\x02"), "malformed ChangeCipherSpec \\(02\\)"),
+        (record(22, server_hello() + handshake(4, b"\x00")), "malformed NewSessionTicket"),
+        (
+            record(22, server_hello() + handshake(4, bytes(6)) + handshake(4, bytes(6))),
+            "new_session_ticket out of place",
+        ),
+        (record(22, server_hello() + handshake(4, bytes(6)) + certificate()), "certificate out of place"),
         (record(24, b"\x01\x00"), "heartbeat"),
         (record(21, b"\x02"), "alert record of 1 bytes"),
         (record(22, certificate()), "certificate where a ServerHello was expected"),

@@ -48,6 +48,12 @@ _SESSION_ID = re.compile(r"^\s*Session-ID:[ \t]*([0-9A-Fa-f]*)[ \t]*$", re.MULTI
 _SECRET = re.compile(r"^\s*(?:Master-Key|Resumption PSK):[ \t]*([0-9A-Fa-f]*)[ \t]*$", re.MULTILINE)
 _TICKET = re.compile(r"^\s*TLS session ticket:", re.MULTILINE)
 _LIFETIME_HINT = re.compile(r"^\s*TLS session ticket lifetime hint:[ \t]*(\d+)", re.MULTILINE)
+_CIPHER = re.compile(r"^\s*Cipher\s*:[ \t]*(\S*)[ \t]*$", re.MULTILINE)
+_COMPRESSION = re.compile(r"^\s*Compression:[ \t]*(\d+)", re.MULTILINE)
+_EXTENDED_MASTER_SECRET = re.compile(r"^\s*Extended master secret:[ \t]*yes[ \t]*$", re.MULTILINE)
+# The ticket's hex dump (BIO_dump_indent): "    0000 - 25 d3 f3 68 36 98 a7 ba-ab 1b 43 ae 3b 8f 59 0e   %..h6...".
+_TICKET_DUMP = re.compile(r"^\s*TLS session ticket:[ \t]*\n((?:[ \t]*[0-9a-f]{4,} - .*\n?)+)", re.MULTILINE)
+_DUMP_BYTES = re.compile(r"^[ \t]*[0-9a-f]{4,} - ((?:[0-9a-f]{2}[ -]){0,15}[0-9a-f]{2})", re.MULTILINE)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,6 +68,14 @@ class SessionDetails:
     """The session holds a ticket from the server."""
     ticket_lifetime_hint_s: float | None
     """The lifetime hint sent with the ticket; None without a ticket."""
+    cipher_suite: str = ""
+    """OpenSSL's name of the session's cipher suite; empty when the dump has none."""
+    ticket: bytes = b""
+    """The ticket itself; empty without a ticket, or when its dump could not be read."""
+    extended_master_secret: bool = False
+    """The session's master secret is an extended one (RFC 7627)."""
+    compression_method: int = 0
+    """The session's compression method (0: none; 1: DEFLATE); a resumption must offer it."""
 
 
 def parse_session_text(text: str) -> SessionDetails:
@@ -70,12 +84,25 @@ def parse_session_text(text: str) -> SessionDetails:
     secret = _SECRET.search(text)
     hint = _LIFETIME_HINT.search(text)
     has_ticket = _TICKET.search(text) is not None
+    cipher = _CIPHER.search(text)
+    compression = _COMPRESSION.search(text)
     return SessionDetails(
         session_id=session_id[1].upper() if session_id else "",
         secret=secret[1].upper() if secret else "",
         has_ticket=has_ticket,
         ticket_lifetime_hint_s=float(hint[1]) if hint and has_ticket else None,
+        cipher_suite=cipher[1] if cipher else "",
+        ticket=_ticket_bytes(text) if has_ticket else b"",
+        extended_master_secret=_EXTENDED_MASTER_SECRET.search(text) is not None,
+        compression_method=int(compression[1]) if compression else 0,
     )
+
+
+def _ticket_bytes(text: str) -> bytes:
+    dump = _TICKET_DUMP.search(text)
+    if dump is None:
+        return b""
+    return b"".join(bytes.fromhex(row.replace("-", " ")) for row in _DUMP_BYTES.findall(dump[1]))
 
 
 def session_resumed(offered: SessionDetails, after_handshake: SessionDetails) -> bool:

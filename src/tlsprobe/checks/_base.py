@@ -79,9 +79,10 @@ class ServerContext:
         """What the connectivity phase learned."""
         return self._profile
 
-    async def hello(self, spec: ClientHelloSpec) -> HelloOutcome:
-        """Send a hand-built ClientHello on a new connection and read the server's first flight."""
-        return await self._prober.hello(self._meter, spec)
+    async def hello(self, spec: ClientHelloSpec, *, then: bytes = b"") -> HelloOutcome:
+        """Send a hand-built ClientHello on a new connection, with the records ``then`` right behind it, and
+        read the server's first flight."""
+        return await self._prober.hello(self._meter, spec, then=then)
 
     async def tls13_flight(self, spec: ClientHelloSpec) -> Tls13Flight | HelloRejected:
         """Send a TLS 1.3 ClientHello and decrypt the server's flight (chain, extensions, CertificateVerify)."""

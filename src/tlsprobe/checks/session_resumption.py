@@ -1,21 +1,31 @@
 """Session resumption: does the server let a client skip the full handshake, and how reliably?
 
-How: three independent ways, each a full handshake followed by ``attempts`` resumptions, every one on a new
-connection and offering the session the previous connection ended with (so a failed attempt is followed by an
-attempt with the fresh session of that full handshake, not by one more try of a session the server has dropped):
+How: three independent ways, each a full handshake followed by ``attempts`` resumptions, each on a new
+connection:
 
 - by session ID (RFC 5246 §7.4.1.2), with the client's ticket support off, so only the server's session cache can
   resume it;
 - by session ticket (RFC 5077), only when the full handshake brought a ticket; the session offered carries an ID
   the server never issued (the SHA-256 of the ticket), so only the ticket can resume it;
 - TLS 1.3 PSK resumption with a NewSessionTicket (RFC 8446 §2.2, §4.6.1), only when a ticket arrived within a
-  short wait after the full handshake; each attempt offers the newest ticket (clients should not reuse them).
+  short wait after the full handshake; each attempt offers the newest ticket (clients should not reuse them), so
+  they follow one another, and a failed attempt is followed by one with the fresh ticket of its full handshake.
 
-A connection counts as resumed when it kept the offered session's secret (see ``tlsprobe._tls._resumption``). The
-first two run at the highest version from SSL 3.0 to TLS 1.2 the server accepts (the shared baseline hello) and
-are not tested on a TLS 1.3-only server; the third needs TLS 1.3. The three ways run side by side (each is a chain
-of connections one after the other): a server that can take only fewer connections at once sheds or refuses the
-others, and the adaptive permits and retries of the scan (``_net``) absorb that.
+The full handshakes are nassl's. Below TLS 1.3 the resumptions are hand-built hellos that offer the session of
+the full handshake (its ID or its ticket, with its cipher suite, compression method and extended master secret),
+side by side: a resumption shows in the server's first flight, which goes straight from the ServerHello (echoing
+the offered ID) to ChangeCipherSpec instead of sending a certificate. Each such hello is followed at once by a
+close_notify: OpenSSL drops a cached session when a connection resuming it ends with an error (say a bare FIN),
+but keeps it after a close_notify; GnuTLS and nginx keep it either way. Under TLS 1.3 a resumption is a nassl
+handshake, counted when its session kept the offered PSK (see ``tlsprobe._tls._resumption``): a PSK offer
+carries the ticket's age masked with a value from the ticket message, which nassl does not show, and a server
+may turn down a PSK whose age looks wrong. A session whose hello cannot be built (a cipher suite unknown
+to the catalogue, a ticket whose dump cannot be read) is resumed by nassl handshakes too.
+
+The first two run at the highest version from SSL 3.0 to TLS 1.2 the server accepts (the shared baseline hello)
+and are not tested on a TLS 1.3-only server; the third needs TLS 1.3. The three ways run side by side: a server
+that can take only fewer connections at once sheds or refuses the others, and the adaptive permits and retries
+of the scan (``_net``) absorb that.
 
 Connections: per way, 1 + ``attempts`` (only 1 when the full handshake gave nothing to resume with), so at most
 3 * (1 + ``attempts``) = 9 with the default 2 attempts, plus the baseline hello shared with other checks (one per
@@ -26,18 +36,25 @@ early data a TLS 1.3 ticket allows (the ``early_data`` check tries it).
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, Final, final
 
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError
+from tlsprobe._hello_specs import tls_hello
 from tlsprobe._models import ClientAuthRequirement
+from tlsprobe._probes import HelloAccepted
 from tlsprobe._tls._resumption import TICKET_WAIT_S, TLSSession, resumption_handshake
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.wire import AlertDescription, AlertLevel, ClientHelloSpec, ContentType, ExtensionType, encode_record
 from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import cipher_suite_by_name
+
+_CLOSE_NOTIFY = bytes((AlertLevel.warning, AlertDescription.close_notify))
 
 ATTEMPTS_ALLOWED: Final = range(1, 51)
 """How many resumptions ``SessionResumptionCheck`` may try each way."""
@@ -163,28 +180,91 @@ class SessionResumptionCheck:
     async def _attempts(
         self, server: ServerContext, version: TLSVersion, *, use_tickets: bool
     ) -> tuple[ResumptionAttempts, TLSSession]:
-        """A full handshake, then resumptions chained on the newest session; also the first session."""
+        """A full handshake, then the resumptions; also the first session."""
         name = server.profile.server_name
         first = (
             await server.run_blocking(resumption_handshake, version, name, None, use_tickets, TICKET_WAIT_S)
         ).session
         issued = _usable(first, use_tickets)
-        succeeded = 0
         attempted = self.attempts if issued else 0
-        offered = first
-        for attempt in range(attempted):
-            # A new TLS 1.3 ticket is only worth waiting for when another attempt will offer it.
-            wait_s = TICKET_WAIT_S if attempt < attempted - 1 else 0.0
-            outcome = await server.run_blocking(resumption_handshake, version, name, offered, use_tickets, wait_s)
-            if outcome.resumed:
-                succeeded += 1
-            if _usable(outcome.session, use_tickets):
-                offered = outcome.session
+        hello = _resumption_hello(first, name, use_tickets) if version is not TLSVersion.TLS1_3 else None
+        if attempted == 0:
+            succeeded = 0
+        elif hello is not None:
+            succeeded = await _hand_built_resumptions(server, *hello, attempts=attempted)
+        else:
+            succeeded = await _chained_handshakes(server, first, use_tickets, attempts=attempted)
         hint = first.details.ticket_lifetime_hint_s if use_tickets else None
         return (
             interpret_attempts(issued=issued, attempted=attempted, succeeded=succeeded, ticket_lifetime_hint_s=hint),
             first,
         )
+
+
+def _resumption_hello(
+    session: TLSSession, server_name: str | None, use_tickets: bool
+) -> tuple[ClientHelloSpec, bytes] | None:
+    """A hello below TLS 1.3 offering ``session`` by its ID or its ticket, and the session ID a resuming server
+    echoes; None when the session's suite or ticket cannot be put in a hello."""
+    suite = cipher_suite_by_name(session.details.cipher_suite)
+    if suite is None:
+        return None
+    if use_tickets:
+        ticket = session.details.ticket
+        if not ticket or session.version is TLSVersion.SSL3:
+            return None
+        # The ID OpenSSL would send too (RFC 5077 §3.4): the server never issued it, only the ticket can resume.
+        session_id = hashlib.sha256(ticket).digest()
+        extensions: tuple[tuple[int, bytes], ...] = ((ExtensionType.session_ticket, ticket),)
+    else:
+        session_id = bytes.fromhex(session.details.session_id)
+        extensions = ()
+    spec = attrs.evolve(
+        tls_hello(session.version, [suite.code], server_name),
+        session_id=session_id,
+        session_ticket=False,
+        extra_extensions=extensions,
+        # RFC 7627 §5.3: a server must not resume across a change of the extended master secret.
+        extended_master_secret=session.details.extended_master_secret,
+        # RFC 5246 §7.4.1.2: a resumption offers the session's compression method (null must be there too).
+        compression_methods=tuple(dict.fromkeys((session.details.compression_method, 0))),
+    )
+    return spec, session_id
+
+
+async def _hand_built_resumptions(
+    server: ServerContext, spec: ClientHelloSpec, session_id: bytes, *, attempts: int
+) -> int:
+    """Send the resumption hello ``attempts`` times side by side; how many the server resumed."""
+    close_notify = encode_record(ContentType.alert, spec.version.wire_code, _CLOSE_NOTIFY)
+
+    async def attempt() -> bool:
+        outcome = await server.hello(spec, then=close_notify)
+        return (
+            isinstance(outcome, HelloAccepted)
+            and outcome.abbreviated
+            and outcome.server_hello is not None
+            and outcome.server_hello.session_id == session_id
+        )
+
+    resumed = await side_by_side(dict.fromkeys(range(attempts), attempt))
+    return sum(resumed.values())
+
+
+async def _chained_handshakes(server: ServerContext, first: TLSSession, use_tickets: bool, *, attempts: int) -> int:
+    """nassl resumptions one after the other, each offering the newest session; how many the server resumed."""
+    name = server.profile.server_name
+    succeeded = 0
+    offered = first
+    for attempt in range(attempts):
+        # A new TLS 1.3 ticket is only worth waiting for when another attempt will offer it.
+        wait_s = TICKET_WAIT_S if attempt < attempts - 1 else 0.0
+        outcome = await server.run_blocking(resumption_handshake, first.version, name, offered, use_tickets, wait_s)
+        if outcome.resumed:
+            succeeded += 1
+        if _usable(outcome.session, use_tickets):
+            offered = outcome.session
+    return succeeded
 
 
 def _usable(session: TLSSession, use_tickets: bool) -> bool:

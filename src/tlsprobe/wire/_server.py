@@ -129,6 +129,22 @@ class ServerHelloDone:
 
 
 @attrs.frozen(kw_only=True)
+class NewSessionTicket:
+    """A TLS <= 1.2 NewSessionTicket (RFC 5077 §3.3) in a server's first flight: it renews the ticket of a session
+    it resumes (after a full handshake the ticket comes later, behind the client's Finished)."""
+
+    lifetime_hint_s: int
+    ticket: bytes
+
+
+@attrs.frozen(kw_only=True)
+class ChangeCipherSpec:
+    """A ChangeCipherSpec right after the ServerHello (and any NewSessionTicket): an abbreviated handshake, in
+    which the server resumed the session the client offered (RFC 5246 §7.3, RFC 5077 §3.1); what follows is
+    encrypted."""
+
+
+@attrs.frozen(kw_only=True)
 class SSL2ServerHello:
     """An SSL 2.0 SERVER-HELLO."""
 
@@ -154,6 +170,8 @@ ServerEvent: TypeAlias = (
     | CertificateRequest
     | CertificateStatus
     | ServerHelloDone
+    | NewSessionTicket
+    | ChangeCipherSpec
     | SSL2ServerHello
     | SSL2Error
 )
@@ -297,6 +315,14 @@ def _parse_certificate_status(body: bytes) -> CertificateStatus:
     return CertificateStatus(ocsp_response=response)
 
 
+def _parse_new_session_ticket(body: bytes) -> NewSessionTicket:
+    decoder = Decoder(body, "NewSessionTicket")
+    lifetime_hint_s = decoder.uint(4, "ticket_lifetime_hint")
+    ticket = decoder.vector(2, "ticket")
+    decoder.expect_end()
+    return NewSessionTicket(lifetime_hint_s=lifetime_hint_s, ticket=ticket)
+
+
 def _parse_server_hello_done(body: bytes) -> ServerHelloDone:
     Decoder(body, "ServerHelloDone").expect_end()
     return ServerHelloDone()
@@ -315,6 +341,7 @@ _FLIGHT_RANK = {message_type: rank for rank, message_type in enumerate(_FLIGHT_P
 # --------------------------------------------------------------------------------------- the flight reader
 
 _HANDSHAKE_HEADER_LENGTH = 4
+_CHANGE_CIPHER_SPEC = b"\x01"
 _SSL2_ERROR = 0
 _SSL2_SERVER_HELLO = 4
 _TEXT_PROTOCOL_PREFIXES = (b"HTTP/", b"SSH-")
@@ -366,9 +393,10 @@ class ServerFlightReader:
     """Turns the server's answer to a ClientHello into events, up to the end of its cleartext flight.
 
     ``feed`` returns the events each chunk of bytes completes. ``done`` becomes True after ServerHelloDone, a
-    HelloRetryRequest, a fatal alert or close_notify, a TLS 1.3 ServerHello (what follows is encrypted), or
-    an SSL 2.0 SERVER-HELLO or ERROR; later bytes are ignored. Warning alerts (say unrecognized_name) are
-    reported without ending the flight, since servers go on with the handshake after them. With
+    HelloRetryRequest, a fatal alert or close_notify, a TLS 1.3 ServerHello (what follows is encrypted), the
+    ChangeCipherSpec of an abbreviated handshake (a resumption: ServerHello, maybe NewSessionTicket, then
+    ChangeCipherSpec), or an SSL 2.0 SERVER-HELLO or ERROR; later bytes are ignored. Warning alerts (say
+    unrecognized_name) are reported without ending the flight, since servers go on with the handshake after them. With
     ``sslv2=True`` the reader expects an SSL 2.0 answer but still understands a TLS one, such as an alert.
     Any malformation raises ``MalformedServerResponseError``, and so does every later ``feed``.
     """
@@ -383,6 +411,7 @@ class ServerFlightReader:
         self._records = RecordReader(max_buffered=max_bytes)
         self._handshake = bytearray()
         self._server_hello_seen = False
+        self._new_session_ticket_seen = False
         self._flight_rank = 0
 
     @property
@@ -454,6 +483,14 @@ class ServerFlightReader:
             return self._drain_handshake()
         if record.content_type == ContentType.alert:
             return self._on_alerts(record.payload)
+        if record.content_type == ContentType.change_cipher_spec and self._abbreviated_so_far():
+            if record.payload != _CHANGE_CIPHER_SPEC or self._handshake:
+                raise MalformedServerResponseError(
+                    f"server sent a malformed ChangeCipherSpec ({record.payload.hex() or 'empty'}) "
+                    "after its ServerHello"
+                )
+            self._done = True
+            return [ChangeCipherSpec()]
         names = {
             ContentType.change_cipher_spec: "a ChangeCipherSpec",
             ContentType.application_data: "application data",
@@ -474,6 +511,10 @@ class ServerFlightReader:
                 self._done = True
                 break
         return events
+
+    def _abbreviated_so_far(self) -> bool:
+        # Nothing but a ServerHello (below TLS 1.3: it ends the reading otherwise) and maybe a NewSessionTicket.
+        return self._server_hello_seen and self._flight_rank == 0
 
     def _drain_handshake(self) -> list[ServerEvent]:
         events: list[ServerEvent] = []
@@ -502,7 +543,16 @@ class ServerFlightReader:
             hello = _parse_server_hello(body)
             self._done = isinstance(hello, HelloRetryRequest) or hello.version is TLSVersion.TLS1_3
             return hello
+        if (
+            message_type == HandshakeType.new_session_ticket
+            and self._abbreviated_so_far()
+            and not self._new_session_ticket_seen
+        ):
+            self._new_session_ticket_seen = True
+            return _parse_new_session_ticket(body)
         rank = _FLIGHT_RANK.get(message_type)
+        if self._new_session_ticket_seen:
+            rank = None  # after a NewSessionTicket only the ChangeCipherSpec of a resumption may come
         if rank is None or rank <= self._flight_rank:
             raise MalformedServerResponseError(
                 f"server sent {_handshake_name(message_type)} out of place in its handshake flight"
