@@ -148,6 +148,7 @@ class RobotCheck:
     """ROBOT: Bleichenbacher's padding oracle on RSA key exchange."""
 
     result_type: ClassVar[type] = RobotResult
+    probes_in_sequence: ClassVar[bool] = True  # the four malformed paddings wait for the valid one
 
     cke_only_round: bool = False
     """When the full round shows no oracle, also try with the ClientKeyExchange alone (slow on clean servers)."""
