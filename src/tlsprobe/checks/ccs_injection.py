@@ -19,10 +19,9 @@ import attrs
 from tlsprobe._conversation import Conversation, ServerReaction
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._tls12_baseline import converse_at_baseline
-from tlsprobe.wire import AlertDescription, ContentType, encode_record
+from tlsprobe.wire import CHANGE_CIPHER_SPEC_PAYLOAD, AlertDescription, ContentType, encode_record
 from tlsprobe.wire._versions import TLSVersion
 
-_CHANGE_CIPHER_SPEC = b"\x01"
 _FAKE_ENCRYPTED_LENGTH = 48
 _DECRYPTION_FAILURES = frozenset({AlertDescription.bad_record_mac, AlertDescription.decryption_failed})
 
@@ -49,7 +48,7 @@ def interpret_ccs_injection(reaction: ServerReaction) -> bool:
 async def _probe(conversation: Conversation) -> ServerReaction:
     record_version = conversation.accepted.version.wire_code
     await conversation.send(
-        encode_record(ContentType.change_cipher_spec, record_version, _CHANGE_CIPHER_SPEC)
+        encode_record(ContentType.change_cipher_spec, record_version, CHANGE_CIPHER_SPEC_PAYLOAD)
         + encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_ENCRYPTED_LENGTH))
     )
     return await conversation.reaction()

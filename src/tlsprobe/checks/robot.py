@@ -32,12 +32,11 @@ from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe._probes import HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._tls12_baseline import tls12_baseline
-from tlsprobe.wire import CipherSuite, ContentType, KeyExchange, encode_record
+from tlsprobe.wire import CHANGE_CIPHER_SPEC_PAYLOAD, CipherSuite, ContentType, KeyExchange, encode_record
 from tlsprobe.wire._rsa_kex import PaddingVariant, padded_premaster, rsa_client_key_exchange, rsa_encrypt_block
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code, suites_for_version
 
-_CHANGE_CIPHER_SPEC = b"\x01"
 _FAKE_FINISHED_LENGTH = 48  # a multiple of every block size, and longer than any MAC plus explicit IV
 
 
@@ -136,7 +135,7 @@ class _Probe:
             rsa_client_key_exchange(rsa_encrypt_block(block, numbers.n, numbers.e), accepted.version),
         )
         if self.finish:
-            flight += encode_record(ContentType.change_cipher_spec, record_version, _CHANGE_CIPHER_SPEC)
+            flight += encode_record(ContentType.change_cipher_spec, record_version, CHANGE_CIPHER_SPEC_PAYLOAD)
             flight += encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_FINISHED_LENGTH))
         await conversation.send(flight)
         return (await conversation.reaction()).summary(), accepted.cipher_suite

@@ -187,13 +187,13 @@ class SessionResumptionCheck:
         ).session
         issued = _usable(first, use_tickets)
         attempted = self.attempts if issued else 0
-        hello = _resumption_hello(first, name, use_tickets) if version is not TLSVersion.TLS1_3 else None
-        if attempted == 0:
-            succeeded = 0
-        elif hello is not None:
-            succeeded = await _hand_built_resumptions(server, *hello, attempts=attempted)
-        else:
-            succeeded = await _chained_handshakes(server, first, use_tickets, attempts=attempted)
+        succeeded = 0
+        if attempted:
+            hello = _resumption_hello(first, name, use_tickets)
+            if hello is not None:
+                succeeded = await _hand_built_resumptions(server, *hello, attempts=attempted)
+            else:
+                succeeded = await _chained_handshakes(server, first, use_tickets, attempts=attempted)
         hint = first.details.ticket_lifetime_hint_s if use_tickets else None
         return (
             interpret_attempts(issued=issued, attempted=attempted, succeeded=succeeded, ticket_lifetime_hint_s=hint),
@@ -205,9 +205,9 @@ def _resumption_hello(
     session: TLSSession, server_name: str | None, use_tickets: bool
 ) -> tuple[ClientHelloSpec, bytes] | None:
     """A hello below TLS 1.3 offering ``session`` by its ID or its ticket, and the session ID a resuming server
-    echoes; None when the session's suite or ticket cannot be put in a hello."""
+    echoes; None for a TLS 1.3 session, and when the session's suite or ticket cannot be put in a hello."""
     suite = cipher_suite_by_name(session.details.cipher_suite)
-    if suite is None:
+    if suite is None or session.version is TLSVersion.TLS1_3:
         return None
     if use_tickets:
         ticket = session.details.ticket

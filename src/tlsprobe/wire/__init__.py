@@ -5,6 +5,7 @@ out, or build the exact ClientHello bytes to write. Also the IANA catalogues of 
 """
 
 from tlsprobe.wire._constants import (
+    CHANGE_CIPHER_SPEC_PAYLOAD,
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
     HRR_RANDOM,
@@ -91,6 +92,7 @@ __all__ = [
     "Alert",
     "AlertDescription",
     "AlertLevel",
+    "CHANGE_CIPHER_SPEC_PAYLOAD",
     "CIPHER_SUITES",
     "CertificateEntry",
     "CertificateMessage",

@@ -122,6 +122,9 @@ class ExtensionType(enum.IntEnum):
 HRR_RANDOM = hashlib.sha256(b"HelloRetryRequest").digest()
 """The ServerHello.random that marks a HelloRetryRequest (RFC 8446 §4.1.3)."""
 
+CHANGE_CIPHER_SPEC_PAYLOAD = b"\x01"
+"""The one byte of a ChangeCipherSpec record (RFC 5246 §7.1)."""
+
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 """Last 8 bytes of ServerHello.random of a TLS 1.3 server negotiating TLS 1.2 (RFC 8446 §4.1.3)."""
 

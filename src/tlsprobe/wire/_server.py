@@ -22,6 +22,7 @@ import attrs
 from tlsprobe._exceptions import MalformedServerResponseError
 from tlsprobe.wire._catalogue_types import GroupKind, KeyExchange
 from tlsprobe.wire._constants import (
+    CHANGE_CIPHER_SPEC_PAYLOAD,
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
     HRR_RANDOM,
@@ -341,7 +342,6 @@ _FLIGHT_RANK = {message_type: rank for rank, message_type in enumerate(_FLIGHT_P
 # --------------------------------------------------------------------------------------- the flight reader
 
 _HANDSHAKE_HEADER_LENGTH = 4
-_CHANGE_CIPHER_SPEC = b"\x01"
 _SSL2_ERROR = 0
 _SSL2_SERVER_HELLO = 4
 _TEXT_PROTOCOL_PREFIXES = (b"HTTP/", b"SSH-")
@@ -484,7 +484,7 @@ class ServerFlightReader:
         if record.content_type == ContentType.alert:
             return self._on_alerts(record.payload)
         if record.content_type == ContentType.change_cipher_spec and self._abbreviated_so_far():
-            if record.payload != _CHANGE_CIPHER_SPEC or self._handshake:
+            if record.payload != CHANGE_CIPHER_SPEC_PAYLOAD or self._handshake:
                 raise MalformedServerResponseError(
                     f"server sent a malformed ChangeCipherSpec ({record.payload.hex() or 'empty'}) "
                     "after its ServerHello"

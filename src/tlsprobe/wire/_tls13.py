@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from tlsprobe._exceptions import MalformedServerResponseError
-from tlsprobe.wire._constants import ContentType, ExtensionType, HandshakeType
+from tlsprobe.wire._constants import CHANGE_CIPHER_SPEC_PAYLOAD, ContentType, ExtensionType, HandshakeType
 from tlsprobe.wire._hello import parse_client_hello
 from tlsprobe.wire._keyshare import (
     KeySharePrivateKey,
@@ -553,7 +553,6 @@ def parse_certificate_verify(body: bytes) -> tuple[int, bytes]:
 _HANDSHAKE_HEADER_LENGTH = 4
 # RFC 8446 §5.2: TLSCiphertext.length is at most 2^14 + 256, and the inner content at most 2^14.
 _MAX_CIPHERTEXT_LENGTH = MAX_FRAGMENT_LENGTH + 256
-_CCS_PAYLOAD = b"\x01"
 _T = TypeVar("_T")
 
 
@@ -750,7 +749,7 @@ class Tls13FlightDecryptor:
                 raise Tls13FlightError(f"server sent a record of content type {content_type} before its ServerHello")
             return self._on_cleartext_handshake(record.payload)
         if content_type == ContentType.change_cipher_spec:
-            if record.payload != _CCS_PAYLOAD:
+            if record.payload != CHANGE_CIPHER_SPEC_PAYLOAD:
                 raise Tls13FlightError(f"ChangeCipherSpec record of {record.payload.hex()} instead of 01")
             return []
         if content_type != ContentType.application_data:
