@@ -14,6 +14,7 @@ import ipaddress
 import socket
 
 import anyio
+import attrs
 
 from tlsprobe._config import IPAddress, ScanConfig, ServerTarget
 from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, HandshakeError, ServerResponseError
@@ -89,9 +90,10 @@ async def _first_accepted_hello(
     # Every TLS 1.3 suite and the most common older ones, within the size some servers can take.
     tls13 = common_suite_codes(TLSVersion.TLS1_3)
     first_bundle = tls13 + common_suite_codes(TLSVersion.TLS1_2, MAX_HELLO_SUITES - len(tls13))
-    modern, flight = await prober.first_contact(
-        meter, tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0)
-    )
+    first_hello = tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0)
+    # With OCSP stapling and SCTs asked for, a decrypted TLS 1.3 flight is also the certificate check's chain.
+    first_hello = attrs.evolve(first_hello, status_request=True, signed_certificate_timestamp=True)
+    modern, flight = await prober.first_contact(meter, first_hello)
     if isinstance(modern, HelloAccepted):
         return modern, flight, modern.version, modern.cipher_suite
     ssl3_suites = common_suite_codes(TLSVersion.SSL3)

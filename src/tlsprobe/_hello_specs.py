@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire import SIGNATURE_SCHEMES, ClientHelloSpec
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import groups_for_version, named_group_by_name, suites_for_version
 
@@ -23,6 +23,40 @@ def _code(name: str) -> int:
 
 
 _KEY_SHARE_GROUPS = tuple(_code(name) for name in _KEY_SHARE_GROUP_NAMES)
+
+
+# Offered strongest first, as a modern client would: many servers sign with the first scheme they share with the
+# client, and a scanner that listed SHA-1 first would make them pick it.
+_OFFER_ORDER = (
+    "ed25519",
+    "ed448",
+    "ecdsa_secp256r1_sha256",
+    "ecdsa_secp384r1_sha384",
+    "ecdsa_secp521r1_sha512",
+    "rsa_pss_rsae_sha256",
+    "rsa_pss_rsae_sha384",
+    "rsa_pss_rsae_sha512",
+    "rsa_pss_pss_sha256",
+    "rsa_pss_pss_sha384",
+    "rsa_pss_pss_sha512",
+    "rsa_pkcs1_sha256",
+    "rsa_pkcs1_sha384",
+    "rsa_pkcs1_sha512",
+    "ecdsa_brainpoolP256r1tls13_sha256",
+    "ecdsa_brainpoolP384r1tls13_sha384",
+    "ecdsa_brainpoolP512r1tls13_sha512",
+    "dsa_sha256",
+    "dsa_sha384",
+    "dsa_sha512",
+)
+
+
+def offered_schemes() -> list[int]:
+    """Every known signature scheme, in the order the signature-scheme enumeration (and the TLS <= 1.2 baseline
+    hello) offers them: ``_OFFER_ORDER``, then the rest (weak or exotic) by code."""
+    rank = {name: index for index, name in enumerate(_OFFER_ORDER)}
+    ordered = sorted(SIGNATURE_SCHEMES, key=lambda scheme: (rank.get(scheme.name, len(rank)), scheme.code))
+    return [scheme.code for scheme in ordered]
 
 
 def common_suite_codes(version: TLSVersion, limit: int = MAX_HELLO_SUITES) -> list[int]:

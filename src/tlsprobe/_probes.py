@@ -131,6 +131,19 @@ class Tls13Flight:
     """The signature scheme the server used, and whether the signature verifies."""
 
 
+@attrs.frozen(kw_only=True)
+class FirstContact:
+    """The first hello a server accepted, kept so that checks whose own first hello would ask the same (or
+    less) can read this answer instead of opening a connection."""
+
+    spec: ClientHelloSpec
+    """What the hello offered."""
+    answer: HelloAccepted
+    """The server's answer."""
+    flight: Tls13Flight | None
+    """Its TLS 1.3 flight, decrypted (None: another version, a HelloRetryRequest, or not readable)."""
+
+
 HelloOutcome = HelloAccepted | HelloRejected
 SSL2Outcome = SSL2Accepted | HelloRejected
 
@@ -150,6 +163,12 @@ class NativeProber:
         self._timeouts = timeouts
         self._half_close = False
         self._reference: tuple[bytes, HelloAccepted] | None = None
+        self._first_contact: FirstContact | None = None
+
+    @property
+    def first_accepted(self) -> FirstContact | None:
+        """The first contact's hello and answer, when the server accepted it."""
+        return self._first_contact
 
     @property
     def half_closes(self) -> bool:
@@ -212,6 +231,7 @@ class NativeProber:
         answer = _interpret_tls_flight(events, frozenset(spec.cipher_suites))
         if isinstance(answer, HelloAccepted):
             self._reference = (hello, answer)
+            self._first_contact = FirstContact(spec=spec, answer=answer, flight=flight)
         return answer, flight
 
     async def _flight_if_readable(

@@ -12,7 +12,7 @@ from tlsprobe._config import ServerTarget
 from tlsprobe._conversation import Conversation
 from tlsprobe._models import ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
-from tlsprobe._probes import HelloOutcome, HelloRejected, NativeProber, SSL2Outcome, Tls13Flight
+from tlsprobe._probes import FirstContact, HelloOutcome, HelloRejected, NativeProber, SSL2Outcome, Tls13Flight
 from tlsprobe.wire import ClientHelloSpec
 
 ResultT_co = TypeVar("ResultT_co", covariant=True)
@@ -78,6 +78,11 @@ class ServerContext:
     def profile(self) -> ServerProfile:
         """What the connectivity phase learned."""
         return self._profile
+
+    @property
+    def first_contact(self) -> FirstContact | None:
+        """The connectivity phase's first accepted hello, with its answer: an observation checks may reuse."""
+        return self._prober.first_accepted
 
     async def hello(self, spec: ClientHelloSpec, *, then: bytes = b"") -> HelloOutcome:
         """Send a hand-built ClientHello on a new connection, with the records ``then`` right behind it, and

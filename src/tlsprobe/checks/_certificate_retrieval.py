@@ -4,7 +4,8 @@ Below TLS 1.3 the server picks its certificate by the key exchange of the suite 
 only RSA-authenticated suites gets its RSA certificate and one offering only ECDSA suites its EC certificate. The
 shared TLS <= 1.2 baseline hello (which asks for OCSP stapling and SCTs) already brings the chain of the server's
 preferred key type; one more hello per other key type completes the set. Under TLS 1.3 the choice follows the
-client's signature_algorithms: a flight decrypted with the probe's own key share gives the preferred chain, and
+client's signature_algorithms: a flight decrypted with the probe's own key share gives the preferred chain (the
+connectivity phase's first flight, which asked for the same, when it could be decrypted), and
 one more flight offering only the schemes of a key type already seen below TLS 1.3 (or, on a TLS 1.3-only server,
 of every key type) finds the others.
 
@@ -13,7 +14,8 @@ already found means the server's default deployment is the same one; a new leaf 
 its other key type is asked for too.
 
 Connections, for a named target with RSA and ECDSA certificates and TLS 1.2 and 1.3: the baseline (shared with
-other checks), the other key type below TLS 1.3 (1), TLS 1.3 (2), without SNI (1): 4, plus the baseline.
+other checks), the other key type below TLS 1.3 (1), TLS 1.3 (2, or 1 when the connectivity phase decrypted its
+first flight), without SNI (1): 4 (or 3), plus the baseline.
 References: RFC 5246 §7.4.2, RFC 8446 §4.4.2.2, RFC 6066 §3 and §8, RFC 6962 §3.3.
 """
 
@@ -210,6 +212,23 @@ async def _tls13_flight(
     return chain if chain is not None else HelloRejected(alert=None, reason="no certificate in the TLS 1.3 flight")
 
 
+def _first_contact_chain(server: ServerContext, server_name: str | None) -> RetrievedChain | None:
+    """The chain of the connectivity phase's decrypted TLS 1.3 flight, when its hello asked what ``_tls13_flight``
+    asks for any key type (the same name, every signature scheme, stapling and SCTs); else None."""
+    contact = server.first_contact
+    if contact is None or contact.flight is None:
+        return None
+    spec = contact.spec
+    asked = _stapling(tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server_name))
+    same_request = (
+        spec.server_name == asked.server_name
+        and spec.signature_algorithms == asked.signature_algorithms
+        and spec.status_request
+        and spec.signed_certificate_timestamp
+    )
+    return _from_flight(contact.flight, server_name, OfferedKeyType.ANY) if same_request else None
+
+
 async def _every_key_type(
     server: ServerContext,
     version: TLSVersion,
@@ -250,8 +269,10 @@ async def _with_sni(server: ServerContext, server_name: str | None) -> tuple[lis
         # Key types the server has below TLS 1.3 are looked for under TLS 1.3 too; with nothing below, all of them.
         key_types = {leaf_key_type(chain.certificates) for chain in chains} if below is not None else None
         wanted = [key_type for key_type in _SPECIFIC_KEY_TYPES if key_types is None or key_type in key_types]
-        answer = await _tls13_flight(server, server_name, OfferedKeyType.ANY)
-        first13 = answer if isinstance(answer, RetrievedChain) else None
+        first13 = _first_contact_chain(server, server_name)
+        if first13 is None:
+            answer = await _tls13_flight(server, server_name, OfferedKeyType.ANY)
+            first13 = answer if isinstance(answer, RetrievedChain) else None
         chains += await _every_key_type(server, TLSVersion.TLS1_3, server_name, wanted, first13)
     return chains, below
 

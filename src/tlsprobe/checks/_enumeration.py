@@ -4,6 +4,10 @@ and ALPN protocols share, and how the server's order of preference is told from 
 ``pick(offered)`` sends one hello and returns the code the server chose among ``offered``, or None when it
 refused them all.
 
+An answer already in hand (``KnownPick``: a hello another step sent) stands for the first hello when it offered
+every code the first hello would and the server picked one of them: what the server prefers among the codes
+offered, it preferred among more. So the enumeration saves a connection, at no cost in accuracy.
+
 Telling the orders apart: a server that follows the client's order always picks the first code of the offer it
 accepts. Once the enumeration has found every accepted code, a pick that was not the first accepted code of its
 offer proves the server picked by its own preference, and no more hello is needed. Offering the rest in reverse
@@ -15,7 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
+import attrs
+
 Pick = Callable[[Sequence[int]], Awaitable[int | None]]
+
+
+@attrs.frozen
+class KnownPick:
+    """A pick already seen: the server chose ``choice`` from a hello that offered ``offered``."""
+
+    offered: tuple[int, ...]
+    choice: int
+
+    def answers(self, offered: Sequence[int]) -> bool:
+        """Whether this pick is also the answer to a hello offering ``offered`` (the rest of it alike)."""
+        return self.choice in offered and frozenset(offered) <= frozenset(self.offered)
 
 
 class PickLog:
@@ -68,12 +86,18 @@ async def picks_until_refused(
     return order
 
 
-async def picks_and_order(pick: Pick, offered: Sequence[int]) -> tuple[list[int], bool | None]:
+async def picks_and_order(
+    pick: Pick, offered: Sequence[int], *, known: KnownPick | None = None
+) -> tuple[list[int], bool | None]:
     """Every code the server picks from ``offered``, and whether it enforces its own order (None: fewer than two
     codes, or it refused the test). The codes come in the server's order when it enforces one, else in the order
-    of ``offered``."""
+    of ``offered``. ``known`` stands for the first hello when it answers it."""
     log = PickLog()
-    order = await picks_until_refused(log.logging(pick), offered, alternate=True)
+    first = None
+    if known is not None and known.answers(offered):
+        log.record(known.offered, known.choice)
+        first = known.choice
+    order = await picks_until_refused(log.logging(pick), offered, first=first, alternate=True)
     enforced = await log.order_enforced(pick, order, order)
     return (order if enforced else in_offer_order(order, offered)), enforced
 

@@ -5,7 +5,12 @@ compression method chosen); they share this one answer, so together they cost on
 version the server refuses on the way down). It offers DEFLATE as well as no compression, so the same hello tells
 whether the server would compress, and it asks for OCSP stapling and SCTs, so that its answer is also the
 certificate check's first chain. Servers that also speak TLS 1.3 are still tested below it: these properties
-only exist there, and a downgrade attack would meet them there. The byte-level probes (Heartbleed, CCS injection)
+only exist there, and a downgrade attack would meet them there.
+
+The broad hello at each version (``broad_answer``) is sent once per server and shared too: it is also the first
+hello of the cipher-suite enumeration at that version, and the group and signature scheme it got are the first
+picks of those enumerations (``_enumeration.KnownPick``); so it offers every signature scheme, in the order
+that enumeration does. The byte-level probes (Heartbleed, CCS injection)
 talk to the server at the same version, on their own connection (``converse_at_baseline``).
 """
 
@@ -18,9 +23,10 @@ import attrs
 
 from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import CheckNotApplicable, ServerResponseError
-from tlsprobe._hello_specs import common_suite_codes, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloRejected
+from tlsprobe._hello_specs import common_suite_codes, offered_schemes, tls_hello
+from tlsprobe._probes import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.checks._base import ServerContext
+from tlsprobe.wire import ClientHelloSpec
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 
@@ -38,21 +44,33 @@ async def _gather(server: ServerContext) -> HelloAccepted:
     for version in _VERSIONS:
         if version > server.profile.highest_version:
             continue
-        suites = common_suite_codes(version)
-        if version is TLSVersion.SSL3:
-            # An SSL 3.0 hello carries no extensions; the SCSV lets a server still show RFC 5746 support.
-            suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
-        spec = attrs.evolve(
-            tls_hello(version, suites, server.profile.server_name),
-            compression_methods=(DEFLATE, 0),
-            # The certificate check reads its first chain from this answer, with what the server staples.
-            status_request=True,
-            signed_certificate_timestamp=True,
-        )
-        outcome = await server.hello(spec)
+        outcome = await broad_answer(server, version)
         if isinstance(outcome, HelloAccepted) and outcome.version is version:
             return outcome
     raise CheckNotApplicable("the server accepts no protocol version from SSL 3.0 to TLS 1.2")
+
+
+def broad_hello(version: TLSVersion, server_name: str | None) -> ClientHelloSpec:
+    """The baseline's hello at ``version`` (SSL 3.0 to TLS 1.2): the most common suites, every group and
+    signature scheme, DEFLATE, and requests for OCSP stapling and SCTs."""
+    suites = common_suite_codes(version)
+    if version is TLSVersion.SSL3:
+        # An SSL 3.0 hello carries no extensions; the SCSV lets a server still show RFC 5746 support.
+        suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+    return attrs.evolve(
+        tls_hello(version, suites, server_name),
+        signature_algorithms=tuple(offered_schemes()),
+        compression_methods=(DEFLATE, 0),
+        # The certificate check reads its first chain from this answer, with what the server staples.
+        status_request=True,
+        signed_certificate_timestamp=True,
+    )
+
+
+async def broad_answer(server: ServerContext, version: TLSVersion) -> HelloOutcome:
+    """The server's answer to ``broad_hello`` at ``version``, sent once per server whoever asks first."""
+    spec = broad_hello(version, server.profile.server_name)
+    return await server.shared(f"broad_hello_{version.value}", lambda context: context.hello(spec))
 
 
 async def converse_at_baseline(

@@ -10,7 +10,9 @@ SSL 2.0 needs a single hello: the SERVER-HELLO lists every cipher kind the serve
 Connections (bundle mode): 0 for a version above the highest one the server accepted; otherwise, per bundle,
 (accepted suites in it + 1), plus one for the order test unless the picks showed the order and, for a server that
 enforces one when accepted suites fall into several bundles, (accepted - 1) to merge their order. Exhaustive mode:
-one connection per suite in the catalogue.
+one connection per suite in the catalogue. The first hello of the first bundle may be an answer already had: under
+TLS 1.3 the connectivity phase's first hello, which offered every TLS 1.3 suite; from SSL 3.0 to TLS 1.2 the
+broad hello the other checks share (``_tls12_baseline.broad_answer``), which offers the same suites.
 
 References: RFC 5246 §7.4.1 (TLS 1.2 hello), RFC 8446 §4.1 (TLS 1.3), the IANA TLS Cipher Suites registry.
 """
@@ -25,12 +27,18 @@ import anyio
 import attrs
 
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloRejected
+from tlsprobe._probes import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import PickLog, in_offer_order, picks_until_refused, server_order
+from tlsprobe.checks._enumeration import KnownPick, PickLog, in_offer_order, picks_until_refused, server_order
+from tlsprobe.checks._tls12_baseline import broad_answer, broad_hello
 from tlsprobe.wire import AlertDescription, EphemeralKey
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import CipherSuite, cipher_suite_by_code, suites_for_version
+from tlsprobe.wire.catalogue import (
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    CipherSuite,
+    cipher_suite_by_code,
+    suites_for_version,
+)
 
 
 class EnumerationMode(enum.Enum):
@@ -188,7 +196,7 @@ async def _bundle_and_remove(
     log = PickLog()
     logged_pick = log.logging(picker.pick)
     # The first hello alone first: if the server refuses the version outright, the other bundles need no probe.
-    opening = await server.hello(tls_hello(version, bundles[0], server.profile.server_name))
+    opening, opening_offer = await _opening(server, version, bundles[0])
     if _version_refused(opening, version):
         return [], None
     per_bundle: list[list[int]] = [[] for _ in bundles]
@@ -200,7 +208,7 @@ async def _bundle_and_remove(
                 return
             assert isinstance(opening, HelloAccepted)
             first = picker.record(opening)
-            log.record(bundles[0], first)
+            log.record(opening_offer, first)
         per_bundle[index] = await picks_until_refused(logged_pick, bundles[index], first=first, alternate=True)
 
     async with anyio.create_task_group() as group:
@@ -221,6 +229,27 @@ async def _bundle_and_remove(
         # Picks from different bundles were never offered side by side: let the server order all of them.
         order = await server_order(picker.pick, order)
     return [picker.entries[code] for code in order], enforced
+
+
+async def _opening(
+    server: ServerContext, version: TLSVersion, first_bundle: Sequence[int]
+) -> tuple[HelloOutcome, tuple[int, ...]]:
+    """The answer to the first bundle, and what the hello that got it offered. An answer already had stands for
+    it: under TLS 1.3 the first contact's, when it offered every suite of the bundle and picked one of them;
+    below it the shared broad hello's, when it offers the same suites (the default bundle size)."""
+    contact = server.first_contact
+    if (
+        version is TLSVersion.TLS1_3
+        and contact is not None
+        and contact.answer.version is TLSVersion.TLS1_3
+        and KnownPick(contact.spec.cipher_suites, contact.answer.cipher_suite).answers(first_bundle)
+    ):
+        return contact.answer, contact.spec.cipher_suites
+    if TLSVersion.SSL3 <= version <= TLSVersion.TLS1_2:
+        broad = broad_hello(version, server.profile.server_name)
+        if [code for code in broad.cipher_suites if code != TLS_EMPTY_RENEGOTIATION_INFO_SCSV] == list(first_bundle):
+            return await broad_answer(server, version), broad.cipher_suites
+    return await server.hello(tls_hello(version, first_bundle, server.profile.server_name)), tuple(first_bundle)
 
 
 async def _one_suite_per_hello(

@@ -11,7 +11,11 @@ How, like cipher suites: offer many groups, record the one the server picks, rem
 Whether the server enforces its order shows in its picks when it does (``_enumeration``); otherwise one more hello
 per version, offering the accepted groups in reverse, tells.
 
-Connections: per enumeration, (accepted groups + 1), plus 1 for the order unless the picks showed it.
+The baseline hello offered every group, so when its answer used a group (an ECDHE or an RFC 7919 DHE suite), that
+group is the first pick of its enumeration, and the enumeration sends one hello fewer.
+
+Connections: per enumeration, (accepted groups + 1), one fewer below TLS 1.3 when the baseline's answer is the
+first pick, plus 1 for the order unless the picks showed it.
 References: RFC 8446 §4.2.7-4.2.8, RFC 8422, RFC 7919, draft-ietf-tls-ecdhe-mlkem, the IANA TLS Supported Groups
 registry.
 """
@@ -29,9 +33,9 @@ from tlsprobe._exceptions import CheckNotApplicable
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe._probes import HelloAccepted
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import picks_and_order
+from tlsprobe.checks._enumeration import KnownPick, picks_and_order
 from tlsprobe.checks._side_by_side import side_by_side
-from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.checks._tls12_baseline import broad_hello, tls12_baseline
 from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind, ffdhe_prime
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import (
@@ -88,22 +92,31 @@ class SupportedGroupsCheck:
 
     async def run(self, server: ServerContext) -> SupportedGroupsResult:
         """Enumerate under TLS 1.3 and, with ECDHE and DHE suites, below it: the three enumerations side by side
-        (each is a chain of hellos one after the other)."""
-        try:
-            baseline_version: TLSVersion | None = (await tls12_baseline(server)).version
-        except CheckNotApplicable:
-            baseline_version = None
-        parts: dict[str, Callable[[], Awaitable[GroupsAtVersion]]] = {}
+        (each is a chain of hellos one after the other). TLS 1.3's starts at once; the other two wait for the
+        shared baseline hello, whose version they use and whose answer is their first pick."""
+        parts: dict[str, Callable[[], Awaitable[GroupsAtVersion | None]]] = {}
         if server.profile.highest_version is TLSVersion.TLS1_3:
             parts["tls13"] = lambda: _tls13_groups(server)
-        if baseline_version is not None and baseline_version >= TLSVersion.TLS1_0:
-            version = baseline_version
-            parts["ecdhe"] = lambda: _ecdhe_groups(server, version)
-            parts["ffdhe"] = lambda: _ffdhe_groups(server, version)
+        parts["ecdhe"] = lambda: _below_tls13(server, _ecdhe_groups)
+        parts["ffdhe"] = lambda: _below_tls13(server, _ffdhe_groups)
         found = await side_by_side(parts)
         return SupportedGroupsResult(
             tls1_3=found.get("tls13"), ecdhe_below_tls1_3=found.get("ecdhe"), ffdhe_below_tls1_3=found.get("ffdhe")
         )
+
+
+async def _below_tls13(
+    server: ServerContext,
+    enumerate_groups: Callable[[ServerContext, HelloAccepted], Awaitable[GroupsAtVersion]],
+) -> GroupsAtVersion | None:
+    """``enumerate_groups`` at the baseline's version; None when the server has no version from TLS 1.0 to 1.2."""
+    try:
+        baseline = await tls12_baseline(server)
+    except CheckNotApplicable:
+        return None
+    if baseline.version < TLSVersion.TLS1_0:
+        return None
+    return await enumerate_groups(server, baseline)
 
 
 async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:
@@ -122,7 +135,8 @@ async def _tls13_groups(server: ServerContext) -> GroupsAtVersion:
     return await _enumerate(server, TLSVersion.TLS1_3, candidates, hello, picked)
 
 
-async def _ecdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtVersion:
+async def _ecdhe_groups(server: ServerContext, baseline: HelloAccepted) -> GroupsAtVersion:
+    version = baseline.version
     ecdhe = [suite.code for suite in suites_for_version(version) if suite.key_exchange is KeyExchange.ECDHE]
     suites = ecdhe[:MAX_HELLO_SUITES]
     # Below TLS 1.3 the offered curves also bind the curve of an ECDSA certificate (RFC 8422 §5.1): once that
@@ -140,10 +154,11 @@ async def _ecdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtV
         return key.group if key is not None and key.kind is EphemeralKeyKind.ECDH else None
 
     candidates = [group for group in groups_for_version(version) if group.kind is GroupKind.EC]
-    return await _enumerate(server, version, candidates, hello, picked)
+    return await _enumerate(server, version, candidates, hello, picked, baseline=baseline)
 
 
-async def _ffdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtVersion:
+async def _ffdhe_groups(server: ServerContext, baseline: HelloAccepted) -> GroupsAtVersion:
+    version = baseline.version
     dhe = [suite.code for suite in suites_for_version(version) if suite.key_exchange is KeyExchange.DHE]
     suites = dhe[:MAX_HELLO_SUITES]
     candidates = [group for group in groups_for_version(version) if group.kind is GroupKind.FFDHE]
@@ -158,7 +173,7 @@ async def _ffdhe_groups(server: ServerContext, version: TLSVersion) -> GroupsAtV
             return None
         return group_by_prime.get(int.from_bytes(key.dh_prime, "big"))
 
-    return await _enumerate(server, version, candidates, hello, picked)
+    return await _enumerate(server, version, candidates, hello, picked, baseline=baseline)
 
 
 def _ec_certificate_curve(der: bytes) -> list[int]:
@@ -178,7 +193,12 @@ async def _enumerate(
     candidates: Sequence[NamedGroup],
     hello: Callable[[Sequence[int]], ClientHelloSpec],
     picked: Callable[[HelloAccepted], int | None],
+    *,
+    baseline: HelloAccepted | None = None,
 ) -> GroupsAtVersion:
+    """Offer, pick, remove, repeat. The group the ``baseline`` answer used, when it used one of this kind, is the
+    first pick (``KnownPick``: that hello offered every candidate)."""
+
     async def pick(offered: Sequence[int]) -> int | None:
         outcome = await server.hello(hello(offered))
         if not isinstance(outcome, HelloAccepted) or outcome.version is not version:
@@ -187,7 +207,10 @@ async def _enumerate(
         # A pick outside the offer (such as a pinned certificate curve chosen again) ends the enumeration.
         return group if group in offered else None
 
-    order, enforced = await picks_and_order(pick, [group.code for group in candidates])
+    seed = None
+    if baseline is not None and (chosen := picked(baseline)) is not None:
+        seed = KnownPick(broad_hello(version, server.profile.server_name).groups, chosen)
+    order, enforced = await picks_and_order(pick, [group.code for group in candidates], known=seed)
     accepted = tuple(known for code in order if (known := named_group_by_code(code)) is not None)
     return GroupsAtVersion(
         version=version,

@@ -7,7 +7,8 @@ it, repeat until the server refuses.
 - TLS 1.3: the scheme is in the CertificateVerify, which is encrypted: the server's flight is decrypted with the
   probe's own key share (``wire._tls13``).
 A server that signs with a scheme that was not offered ends the enumeration (it ignores the client's list),
-and that scheme is reported. Connections: per version, one per accepted scheme plus one.
+and that scheme is reported. Connections: per version, one per accepted scheme plus one; under TLS 1.2 one fewer
+when the shared baseline hello, which offers the same schemes, got a signed suite (its scheme is the first pick).
 References: RFC 8446 §4.2.3 and §4.4.3, RFC 5246 §7.4.1.4.1, RFC 8422 §5.4, the IANA TLS SignatureScheme registry.
 """
 
@@ -19,48 +20,17 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._enumeration import picks_until_refused
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
-from tlsprobe.wire import SIGNATURE_SCHEMES, SignatureScheme, signature_scheme_by_code
+from tlsprobe.wire import SignatureScheme, signature_scheme_by_code
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import KeyExchange, suites_for_version
 
 _SIGNED_KEY_EXCHANGES = frozenset({KeyExchange.ECDHE, KeyExchange.DHE})
-# Offered strongest first, as a modern client would: many servers sign with the first scheme they share with the
-# client, and a scanner that listed SHA-1 first would make them pick it.
-_OFFER_ORDER = (
-    "ed25519",
-    "ed448",
-    "ecdsa_secp256r1_sha256",
-    "ecdsa_secp384r1_sha384",
-    "ecdsa_secp521r1_sha512",
-    "rsa_pss_rsae_sha256",
-    "rsa_pss_rsae_sha384",
-    "rsa_pss_rsae_sha512",
-    "rsa_pss_pss_sha256",
-    "rsa_pss_pss_sha384",
-    "rsa_pss_pss_sha512",
-    "rsa_pkcs1_sha256",
-    "rsa_pkcs1_sha384",
-    "rsa_pkcs1_sha512",
-    "ecdsa_brainpoolP256r1tls13_sha256",
-    "ecdsa_brainpoolP384r1tls13_sha384",
-    "ecdsa_brainpoolP512r1tls13_sha512",
-    "dsa_sha256",
-    "dsa_sha384",
-    "dsa_sha512",
-)
-
-
-def offered_schemes() -> list[int]:
-    """Every known scheme, in the order offered: ``_OFFER_ORDER``, then the rest (weak or exotic) by code."""
-    rank = {name: index for index, name in enumerate(_OFFER_ORDER)}
-    ordered = sorted(SIGNATURE_SCHEMES, key=lambda scheme: (rank.get(scheme.name, len(rank)), scheme.code))
-    return [scheme.code for scheme in ordered]
 
 
 @final
@@ -115,9 +85,10 @@ class SignatureAlgorithmsCheck:
 
 async def _tls12_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion | None:
     try:
-        if (await tls12_baseline(server)).version is not TLSVersion.TLS1_2:
-            return None
+        baseline = await tls12_baseline(server)
     except CheckNotApplicable:
+        return None
+    if baseline.version is not TLSVersion.TLS1_2:
         return None
     suites = [
         suite.code
@@ -133,7 +104,10 @@ async def _tls12_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion 
         return outcome.signature_scheme
 
     schemes = offered_schemes()
-    first = await signed_with(schemes)
+    # The baseline hello offered these same schemes: when it got a signed suite, it showed the first pick.
+    first = baseline.signature_scheme if baseline.cipher_suite in suites else None
+    if first is None:
+        first = await signed_with(schemes)
     if first is None:
         return None  # refuses (EC)DHE altogether: nothing is signed under TLS 1.2
     return await enumerate_schemes(TLSVersion.TLS1_2, schemes, signed_with, first=first)
