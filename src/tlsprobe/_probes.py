@@ -164,6 +164,8 @@ class NativeProber:
         self._half_close = False
         self._reference: tuple[bytes, HelloAccepted] | None = None
         self._first_contact: FirstContact | None = None
+        self.first_connection_made = anyio.Event()
+        """Set once the first contact has a connection (set up: proxy tunnel, STARTTLS): the server is there."""
 
     @property
     def first_accepted(self) -> FirstContact | None:
@@ -217,6 +219,7 @@ class NativeProber:
 
         async def exchange(attempt: Attempt) -> tuple[list[object], Tls13Flight | None]:
             async with self._connector.connect(meter, attempt) as stream:
+                self.first_connection_made.set()
                 received = bytearray()
                 events = await self._send_and_read_flight(stream, hello, sslv2=False, received=received)
                 server_hello = next((event for event in events if isinstance(event, ServerHello)), None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, final
@@ -47,8 +48,9 @@ from tlsprobe._net import (
 )
 from tlsprobe._probes import NativeProber
 from tlsprobe._tls import HandshakeContext, load_client_identity
-from tlsprobe.checks._base import Check, ServerContext, SharedObservations, probes_in_sequence
+from tlsprobe.checks._base import Check, ServerContext, SharedObservations, early_broad_hellos, probes_in_sequence
 from tlsprobe.checks._registry import DEFAULT_CHECKS
+from tlsprobe.checks._tls12_baseline import send_broad_hello_early
 from tlsprobe.policy._assess import assess
 
 TargetInput = ServerTarget | str
@@ -260,27 +262,32 @@ class Scanner:
                 max_retries=config.limits.max_retries,
             )
             prober = NativeProber(connector, config.timeouts)
-            profile = await probe_server(target, ip_address, connector, prober, meter)
         except Exception as error:  # any failure to reach the server becomes its result
             return self._failed_result(target, error, meter, started, started_at)
-        # From now on a failed handshake on a server that requires a certificate we do not have says so.
-        connector.handshake = HandshakeContext(
-            identity=self._client_identity,
-            client_certificate_required=profile.client_auth is ClientAuthRequirement.REQUIRED,
-        )
-        connectivity_s = anyio.current_time() - started
         outcomes: list[CheckOutcome | None] = [None] * len(checks)
         shared = SharedObservations()
-
-        async def run_check(index: int, check: Check[Any]) -> None:
-            check_meter = ProbeMeter(in_sequence=probes_in_sequence(check))
-            context = ServerContext(
-                target=target, profile=profile, prober=prober, connector=connector, meter=check_meter, shared=shared
-            )
-            outcomes[index] = await _run_check(check, context, check_meter)
-            self._checks_completed += 1
-
         async with anyio.create_task_group() as group:
+            group.start_soon(_send_early_hellos, prober, meter, shared, target, checks)
+            try:
+                profile = await probe_server(target, ip_address, connector, prober, meter)
+            except Exception as error:  # any failure to reach the server becomes its result
+                group.cancel_scope.cancel()
+                return self._failed_result(target, error, meter, started, started_at)
+            # From now on a failed handshake on a server that requires a certificate we do not have says so.
+            connector.handshake = HandshakeContext(
+                identity=self._client_identity,
+                client_certificate_required=profile.client_auth is ClientAuthRequirement.REQUIRED,
+            )
+            connectivity_s = anyio.current_time() - started
+
+            async def run_check(index: int, check: Check[Any]) -> None:
+                check_meter = ProbeMeter(in_sequence=probes_in_sequence(check))
+                context = ServerContext(
+                    target=target, profile=profile, prober=prober, connector=connector, meter=check_meter, shared=shared
+                )
+                outcomes[index] = await _run_check(check, context, check_meter)
+                self._checks_completed += 1
+
             # Started first, so that it takes a permit before the checks queue up; until it has learned, hellos
             # are sent fully closed. Its connection counts as connectivity's.
             group.start_soon(prober.learn_half_close, meter)
@@ -312,6 +319,27 @@ class Scanner:
             started_at=started_at or datetime.datetime.now(datetime.UTC),
             duration_s=anyio.current_time() - started,
         )
+
+
+async def _send_early_hellos(
+    prober: NativeProber,
+    meter: ProbeMeter,
+    shared: SharedObservations,
+    target: ServerTarget,
+    checks: Sequence[Check[Any]],
+) -> None:
+    """The broad hellos the checks will ask for on any server that speaks their versions, sent beside the first
+    contact as soon as it has a connection (so never to a server that is not there), instead of after it: the
+    connectivity phase has the server to itself for a round trip or two, with permits to spare. They count as
+    connectivity's connections; on a server without these versions they cost a refused hello each."""
+    versions = dict.fromkeys(version for check in checks for version in early_broad_hellos(check))
+    if not versions:
+        return
+    await prober.first_connection_made.wait()
+    hello = functools.partial(prober.hello, meter)
+    async with anyio.create_task_group() as group:
+        for version in versions:
+            group.start_soon(send_broad_hello_early, shared, hello, version, target.server_name)
 
 
 async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMeter) -> CheckOutcome:

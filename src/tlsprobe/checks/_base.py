@@ -14,6 +14,7 @@ from tlsprobe._models import ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
 from tlsprobe._probes import FirstContact, HelloOutcome, HelloRejected, NativeProber, SSL2Outcome, Tls13Flight
 from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire._versions import TLSVersion
 
 ResultT_co = TypeVar("ResultT_co", covariant=True)
 T = TypeVar("T")
@@ -133,3 +134,11 @@ def probes_in_sequence(check: Check[Any]) -> bool:
     """Whether ``check`` says (a class attribute ``probes_in_sequence = True``, optional) that its probes mostly
     wait for one another, as enumerations do: its connections are then served before independent probes'."""
     return getattr(check, "probes_in_sequence", False) is True
+
+
+def early_broad_hellos(check: Check[Any]) -> tuple[TLSVersion, ...]:
+    """The versions whose shared broad hello (``_tls12_baseline.broad_answer``) ``check`` says (an optional
+    ``early_broad_hellos`` property) it asks for on any server that speaks them: the scanner sends those while
+    the first contact is under way, instead of after it."""
+    versions = getattr(check, "early_broad_hellos", ())
+    return tuple(version for version in versions if isinstance(version, TLSVersion))

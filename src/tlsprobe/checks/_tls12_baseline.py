@@ -16,6 +16,7 @@ talk to the server at the same version, on their own connection (``converse_at_b
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import CheckNotApplicable, ServerResponseError
 from tlsprobe._hello_specs import common_suite_codes, offered_schemes, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloOutcome, HelloRejected
-from tlsprobe.checks._base import ServerContext
+from tlsprobe.checks._base import ServerContext, SharedObservations
 from tlsprobe.wire import ClientHelloSpec
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV
@@ -70,7 +71,24 @@ def broad_hello(version: TLSVersion, server_name: str | None) -> ClientHelloSpec
 async def broad_answer(server: ServerContext, version: TLSVersion) -> HelloOutcome:
     """The server's answer to ``broad_hello`` at ``version``, sent once per server whoever asks first."""
     spec = broad_hello(version, server.profile.server_name)
-    return await server.shared(f"broad_hello_{version.value}", lambda context: context.hello(spec))
+    return await server.shared(_broad_key(version), lambda context: context.hello(spec))
+
+
+async def send_broad_hello_early(
+    shared: SharedObservations,
+    hello: Callable[[ClientHelloSpec], Awaitable[HelloOutcome]],
+    version: TLSVersion,
+    server_name: str | None,
+) -> None:
+    """Send ``broad_hello`` at ``version`` with ``hello`` before any check asks (while the first contact is under
+    way); the checks that ask later get its answer from ``shared``, or the error that ended it."""
+    spec = broad_hello(version, server_name)
+    with contextlib.suppress(Exception):  # kept in ``shared`` for the checks that ask, and raised to them
+        await shared.get(_broad_key(version), lambda: hello(spec))
+
+
+def _broad_key(version: TLSVersion) -> str:
+    return f"broad_hello_{version.value}"
 
 
 async def converse_at_baseline(

@@ -101,6 +101,13 @@ class CipherSuitesCheck:
         """``tls1_2_cipher_suites`` and the like."""
         return f"{self.version.value}_cipher_suites"
 
+    @property
+    def early_broad_hellos(self) -> tuple[TLSVersion, ...]:
+        """From SSL 3.0 to TLS 1.2, with the default bundles, the enumeration opens with the shared broad hello
+        at its version: the scanner may send it while the first contact is under way."""
+        default_opening = self.mode is EnumerationMode.BUNDLE and self.bundle_size == MAX_HELLO_SUITES
+        return (self.version,) if default_opening and TLSVersion.SSL3 <= self.version <= TLSVersion.TLS1_2 else ()
+
     async def run(self, server: ServerContext) -> CipherSuitesResult:
         """Enumerate; see the module docstring."""
         catalogue = suites_for_version(self.version)
