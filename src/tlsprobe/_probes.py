@@ -179,15 +179,23 @@ class NativeProber:
 
     async def learn_half_close(self, meter: ProbeMeter) -> None:
         """Send the first hello the server accepted once more, half-closed, and half-close later hellos
-        (``half_closes``) only if the server answers it with the same version and suite. One connection, never
-        retried: any failure (a hang-up, a timeout, another answer) leaves hellos fully closed. Nothing is sent
-        without an accepted first hello."""
+        (``half_closes``) only if the server answers it with the same version and suite. Retried like any probe
+        (a refusal with backoff, a hang-up among other connections alone, and half-closed still): a server that
+        refuses connections beyond a few must not lose half-closing to its refusal, while one that hangs up on a
+        half-closed hello when alone with it does not get it. Any other failure (a timeout after the retries,
+        another answer) leaves hellos fully closed. Nothing is sent without an accepted first hello."""
         if self._reference is None:
             return
         hello, expected = self._reference
+
+        async def exchange(attempt: Attempt) -> list[object]:
+            async with self._connector.connect(meter, attempt) as stream:
+                return await self._send_and_read_flight(stream, hello, sslv2=False, half_close=True)
+
         try:
-            async with self._connector.connect(meter) as stream:
-                events = await self._send_and_read_flight(stream, hello, sslv2=False, half_close=True)
+            events = await self._settled(meter, exchange)
+            if isinstance(events, HelloRejected):
+                return
             answer = _interpret_tls_flight(events, frozenset({expected.cipher_suite}))
         except TLSProbeError:
             return

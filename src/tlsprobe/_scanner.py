@@ -237,7 +237,7 @@ class Scanner:
         self._servers_started += 1
         started_at = datetime.datetime.now(datetime.UTC)
         started = anyio.current_time()
-        meter = ProbeMeter()
+        meter = ProbeMeter(ahead_of_checks=True)
         config = self._config
         try:
             ip_address = await resolve(target, config)
@@ -332,7 +332,9 @@ async def _send_early_hellos(
     contact as soon as it has a connection (so never to a server that is not there), instead of after it: the
     connectivity phase has the server to itself for a round trip or two, with permits to spare. They count as
     connectivity's connections; on a server without these versions they cost a refused hello each."""
-    versions = dict.fromkeys(version for check in checks for version in early_broad_hellos(check))
+    # Newest first: the shared baseline hello is TLS 1.2's, which most checks wait for; should the server refuse
+    # some of these connections, the last ones to arrive are those it refuses.
+    versions = sorted({version for check in checks for version in early_broad_hellos(check)}, reverse=True)
     if not versions:
         return
     await prober.first_connection_made.wait()

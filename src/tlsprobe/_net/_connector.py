@@ -40,6 +40,7 @@ class ScanCounters:
 
 
 _IN_SEQUENCE_FIRST = 1 << 30  # above any count of connections
+_AHEAD_OF_CHECKS = 1 << 31  # above any check
 
 
 @attrs.define
@@ -52,13 +53,18 @@ class ProbeMeter:
     in_sequence: bool = False
     """Whether the step's probes mostly wait for one another (an enumeration: offer, read the pick, offer the
     rest): such steps are served first, see ``priority``."""
+    ahead_of_checks: bool = False
+    """Whether the step's probes go before every check's (the connectivity phase's: its half-close learning hello
+    decides how every later hello is sent)."""
 
     @property
     def priority(self) -> int:
         """Higher is served first among the server's waiters. Steps whose probes come in sequence go before
         independent probes: each of their probes waits for the one before, so if they started late they would
         trail alone at the end, while independent probes fill any permits left over. Among each kind, the steps
-        that have made the most connections so far go first."""
+        that have made the most connections so far go first. The connectivity phase's go before all of them."""
+        if self.ahead_of_checks:
+            return _AHEAD_OF_CHECKS
         return (_IN_SEQUENCE_FIRST if self.in_sequence else 0) + self.connections
 
 
