@@ -7,6 +7,7 @@ import re
 import socket
 import struct
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
 
 import anyio
@@ -322,3 +323,11 @@ def test_blocking_driver_completes_an_exchange(
     with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
         negotiate_blocking(sock, [IMAPNegotiator()], 2.0)
     assert received[0] == b"tp1 STARTTLS\r\n"
+
+
+def test_xmpp_escapes_the_domain_in_the_stream_header() -> None:
+    domain = "a&b<c>\"d'\te"
+    header = XMPPNegotiator(domain, server_to_server=False).start()
+    # The header is an open element: closed here, an XML parser must read the domain back unchanged.
+    element = ET.fromstring(header + b"</stream:stream>")
+    assert element.get("to") == domain

@@ -8,12 +8,21 @@ way to entity-expansion attacks) is refused before parsing.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import quoteattr
 
 from tlsprobe._net._negotiation import Negotiator, quote
 
+# xml.sax.saxutils.quoteattr would do, but importing it pulls in urllib.request, http.client and email: about
+# 6 ms of every start, for one attribute.
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+)
 _STREAMS = "{http://etherx.jabber.org/streams}"
 _TLS = "{urn:ietf:params:xml:ns:xmpp-tls}"
+
+
+def _quoted_attribute(value: str) -> str:
+    """``value`` as a double-quoted XML attribute value."""
+    return f'"{value.translate(_ATTRIBUTE_ESCAPES)}"'
 
 
 class XMPPNegotiator(Negotiator):
@@ -33,7 +42,7 @@ class XMPPNegotiator(Negotiator):
         dialback = " xmlns:db='jabber:server:dialback'" if self._server_to_server else ""
         return (
             f"<?xml version='1.0'?><stream:stream xmlns='{namespace}'{dialback} "
-            f"xmlns:stream='http://etherx.jabber.org/streams' to={quoteattr(self._domain)} version='1.0'>"
+            f"xmlns:stream='http://etherx.jabber.org/streams' to={_quoted_attribute(self._domain)} version='1.0'>"
         ).encode()
 
     def _advance(self) -> bytes:
