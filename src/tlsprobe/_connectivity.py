@@ -4,10 +4,10 @@ Connections: one native hello for a server with TLS 1.0 or later (two more for S
 last). Under TLS 1.3 a certificate request is encrypted: the first hello's flight is decrypted to see it, and
 only when that fails (a HelloRetryRequest, a key share this process cannot decrypt) does one nassl handshake
 look instead. One more handshake tells a required certificate from an optional one whenever a request was seen.
-The scanner then sends the same first hello once more, half-closed, alongside the first checks, to learn whether
-later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here. Also counted here: the
-broad hellos below TLS 1.3 that the checks will ask for (the cipher-suite enumerations' openings), which the
-scanner sends beside the first hello as soon as it has a connection (``_scanner._send_early_hellos``).
+As soon as the first hello has a connection, the scanner sends the same hello once more beside it, half-closed, to
+learn whether later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here. Also
+counted here: the broad hellos below TLS 1.3 that the checks will ask for (the cipher-suite enumerations'
+openings), which the scanner sends beside the first hello too (``_scanner._send_early_hellos``).
 """
 
 from __future__ import annotations

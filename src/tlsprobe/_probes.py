@@ -162,10 +162,11 @@ class NativeProber:
         self._connector = connector
         self._timeouts = timeouts
         self._half_close = False
-        self._reference: tuple[bytes, HelloAccepted] | None = None
         self._first_contact: FirstContact | None = None
         self.first_connection_made = anyio.Event()
         """Set once the first contact has a connection (set up: proxy tunnel, STARTTLS): the server is there."""
+        self._first_hello: tuple[bytes, frozenset[int]] | None = None  # its bytes, and the suites it offered
+        self._first_contact_done = anyio.Event()
 
     @property
     def first_accepted(self) -> FirstContact | None:
@@ -178,15 +179,18 @@ class NativeProber:
         return self._half_close
 
     async def learn_half_close(self, meter: ProbeMeter) -> None:
-        """Send the first hello the server accepted once more, half-closed, and half-close later hellos
-        (``half_closes``) only if the server answers it with the same version and suite. Retried like any probe
-        (a refusal with backoff, a hang-up among other connections alone, and half-closed still): a server that
-        refuses connections beyond a few must not lose half-closing to its refusal, while one that hangs up on a
-        half-closed hello when alone with it does not get it. Any other failure (a timeout after the retries,
-        another answer) leaves hellos fully closed. Nothing is sent without an accepted first hello."""
-        if self._reference is None:
-            return
-        hello, expected = self._reference
+        """Send the first hello once more, half-closed, and half-close later hellos (``half_closes``) only if the
+        server answers it with the same version and suite as the first contact got. It goes out as soon as the
+        first contact has a connection, beside it (the server is known to be there, and has permits to spare),
+        and is compared once the first contact is answered; nothing is learned when that was refused.
+
+        Retried like any probe (a refusal with backoff, a hang-up among other connections alone, and half-closed
+        still): a server that refuses connections beyond a few must not lose half-closing to its refusal, while
+        one that hangs up on a half-closed hello when alone with it does not get it. Any other failure (a timeout
+        after the retries, another answer) leaves hellos fully closed."""
+        await self.first_connection_made.wait()
+        assert self._first_hello is not None
+        hello, offered = self._first_hello
 
         async def exchange(attempt: Attempt) -> list[object]:
             async with self._connector.connect(meter, attempt) as stream:
@@ -194,11 +198,13 @@ class NativeProber:
 
         try:
             events = await self._settled(meter, exchange)
-            if isinstance(events, HelloRejected):
-                return
-            answer = _interpret_tls_flight(events, frozenset({expected.cipher_suite}))
+            answer = events if isinstance(events, HelloRejected) else _interpret_tls_flight(events, offered)
         except TLSProbeError:
             return
+        await self._first_contact_done.wait()
+        if self._first_contact is None:
+            return
+        expected = self._first_contact.answer
         self._half_close = (
             isinstance(answer, HelloAccepted)
             and answer.version is expected.version
@@ -224,6 +230,7 @@ class NativeProber:
         a client certificate. The flight is None when it could not be read (another version, a
         HelloRetryRequest, a flight cut short or not understood): the answer to the hello stands all the same."""
         hello = build_client_hello(spec)
+        self._first_hello = (hello, frozenset(spec.cipher_suites))
 
         async def exchange(attempt: Attempt) -> tuple[list[object], Tls13Flight | None]:
             async with self._connector.connect(meter, attempt) as stream:
@@ -235,15 +242,17 @@ class NativeProber:
                     return events, None
                 return events, await self._flight_if_readable(stream, hello, server_hello, bytes(received))
 
-        outcome = await self._settled(meter, exchange, first_contact=True)
-        if isinstance(outcome, HelloRejected):
-            return outcome, None
-        events, flight = outcome
-        answer = _interpret_tls_flight(events, frozenset(spec.cipher_suites))
-        if isinstance(answer, HelloAccepted):
-            self._reference = (hello, answer)
-            self._first_contact = FirstContact(spec=spec, answer=answer, flight=flight)
-        return answer, flight
+        try:
+            outcome = await self._settled(meter, exchange, first_contact=True)
+            if isinstance(outcome, HelloRejected):
+                return outcome, None
+            events, flight = outcome
+            answer = _interpret_tls_flight(events, frozenset(spec.cipher_suites))
+            if isinstance(answer, HelloAccepted):
+                self._first_contact = FirstContact(spec=spec, answer=answer, flight=flight)
+            return answer, flight
+        finally:
+            self._first_contact_done.set()
 
     async def _flight_if_readable(
         self, stream: SocketStream, hello: bytes, server_hello: ServerHello, received: bytes

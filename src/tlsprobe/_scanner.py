@@ -267,6 +267,9 @@ class Scanner:
         outcomes: list[CheckOutcome | None] = [None] * len(checks)
         shared = SharedObservations()
         async with anyio.create_task_group() as group:
+            # Both wait for the first contact's connection, then go out beside it: the half-close learning hello
+            # first (until it is compared, the checks' hellos are fully closed), then the early broad hellos.
+            group.start_soon(prober.learn_half_close, meter)
             group.start_soon(_send_early_hellos, prober, meter, shared, target, checks)
             try:
                 profile = await probe_server(target, ip_address, connector, prober, meter)
@@ -288,9 +291,6 @@ class Scanner:
                 outcomes[index] = await _run_check(check, context, check_meter)
                 self._checks_completed += 1
 
-            # Started first, so that it takes a permit before the checks queue up; until it has learned, hellos
-            # are sent fully closed. Its connection counts as connectivity's.
-            group.start_soon(prober.learn_half_close, meter)
             for index, check in enumerate(checks):
                 group.start_soon(run_check, index, check)
         self._servers_completed += 1
