@@ -7,6 +7,7 @@ import os
 import pty
 import resource
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +33,7 @@ from tlsprobe._net import connection_budget
 from tlsprobe._net._budget import RESERVED_DESCRIPTORS
 from tlsprobe._scanner import ScannerStatistics
 from tlsprobe.checks import CipherSuitesCheck, EnumerationMode, HTTPHeadersCheck, SessionResumptionCheck
+from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.testing import CountingProxy, LocalTLSServer
 
 pytestmark = pytest.mark.anyio
@@ -194,6 +196,24 @@ async def test_a_closed_port_among_many_costs_one_result_and_spoils_nothing(web_
     by_host = {result.target.host: result for result in results}
     assert isinstance(by_host["127.0.0.1"].connectivity, ConnectivityFailed)
     assert all(isinstance(by_host[f"server{index}.test"].checks[0], CheckCompleted) for index in range(3))
+
+
+async def test_unreachable_targets_leave_no_cyclic_garbage() -> None:
+    # The CLI collects garbage rarely during a scan, so a reference cycle per target (say, a task started for it
+    # and cancelled) would pile up over thousands of unreachable targets.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, never listening: connections to it are refused
+        closed = int(sock.getsockname()[1])
+        targets = [ServerTarget(host="127.0.0.1", port=closed) for _ in range(40)]
+        gc.collect()
+        gc.disable()
+        try:
+            results = await _scan(Scanner(), targets, list(DEFAULT_CHECKS))
+            garbage = gc.collect()
+        finally:
+            gc.enable()
+    assert all(isinstance(result.connectivity, ConnectivityFailed) for result in results) and len(results) == 40
+    assert garbage < len(targets)  # fewer than one object per target (a task cancelled per target: over 50 each)
 
 
 def test_the_cli_collects_garbage_less_often_during_a_scan_and_restores_the_collector() -> None:

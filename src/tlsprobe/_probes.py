@@ -165,8 +165,15 @@ class NativeProber:
         self._first_contact: FirstContact | None = None
         self.first_connection_made = anyio.Event()
         """Set once the first contact has a connection (set up: proxy tunnel, STARTTLS): the server is there."""
+        self._on_first_connection: Callable[[], None] | None = None
         self._first_hello: tuple[bytes, frozenset[int]] | None = None  # its bytes, and the suites it offered
         self._first_contact_done = anyio.Event()
+
+    def on_first_connection(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (say, to start tasks) as soon as the first contact has a connection; never for a
+        server that is not there, so nothing is started, and nothing left to cancel, for it. None forgets it (a
+        callback holding what holds this prober is a reference cycle until then)."""
+        self._on_first_connection = callback
 
     @property
     def first_accepted(self) -> FirstContact | None:
@@ -234,7 +241,11 @@ class NativeProber:
 
         async def exchange(attempt: Attempt) -> tuple[list[object], Tls13Flight | None]:
             async with self._connector.connect(meter, attempt) as stream:
-                self.first_connection_made.set()
+                if not self.first_connection_made.is_set():
+                    self.first_connection_made.set()
+                    if self._on_first_connection is not None:
+                        callback, self._on_first_connection = self._on_first_connection, None
+                        callback()
                 received = bytearray()
                 events = await self._send_and_read_flight(stream, hello, sslv2=False, received=received)
                 server_hello = next((event for event in events if isinstance(event, ServerHello)), None)

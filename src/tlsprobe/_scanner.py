@@ -267,15 +267,22 @@ class Scanner:
         outcomes: list[CheckOutcome | None] = [None] * len(checks)
         shared = SharedObservations()
         async with anyio.create_task_group() as group:
-            # Both wait for the first contact's connection, then go out beside it: the half-close learning hello
-            # first (until it is compared, the checks' hellos are fully closed), then the early broad hellos.
-            group.start_soon(prober.learn_half_close, meter)
-            group.start_soon(_send_early_hellos, prober, meter, shared, target, checks)
+
+            def beside_the_first_contact() -> None:
+                # The half-close learning hello first (until it is compared, the checks' hellos are fully
+                # closed), then the early broad hellos. Started only once the server is known to be there: a
+                # scan of many unreachable targets starts (and cancels) nothing for them.
+                group.start_soon(prober.learn_half_close, meter)
+                group.start_soon(_send_early_hellos, prober, meter, shared, target, checks)
+
+            prober.on_first_connection(beside_the_first_contact)
             try:
                 profile = await probe_server(target, ip_address, connector, prober, meter)
             except Exception as error:  # any failure to reach the server becomes its result
                 group.cancel_scope.cancel()
                 return self._failed_result(target, error, meter, started, started_at)
+            finally:
+                prober.on_first_connection(None)
             # From now on a failed handshake on a server that requires a certificate we do not have says so.
             connector.handshake = HandshakeContext(
                 identity=self._client_identity,
@@ -329,7 +336,7 @@ async def _send_early_hellos(
     checks: Sequence[Check[Any]],
 ) -> None:
     """The broad hellos the checks will ask for on any server that speaks their versions, sent beside the first
-    contact as soon as it has a connection (so never to a server that is not there), instead of after it: the
+    contact once it has a connection (so never to a server that is not there), instead of after it: the
     connectivity phase has the server to itself for a round trip or two, with permits to spare. They count as
     connectivity's connections; on a server without these versions they cost a refused hello each."""
     # Newest first: the shared baseline hello is TLS 1.2's, which most checks wait for; should the server refuse
@@ -337,7 +344,6 @@ async def _send_early_hellos(
     versions = sorted({version for check in checks for version in early_broad_hellos(check)}, reverse=True)
     if not versions:
         return
-    await prober.first_connection_made.wait()
     hello = functools.partial(prober.hello, meter)
     async with anyio.create_task_group() as group:
         for version in versions:
