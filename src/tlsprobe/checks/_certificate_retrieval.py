@@ -157,6 +157,11 @@ def _stapling(spec: ClientHelloSpec) -> ClientHelloSpec:
     return attrs.evolve(spec, status_request=True, signed_certificate_timestamp=True)
 
 
+def _tls13_hello(server_name: str | None) -> ClientHelloSpec:
+    """The TLS 1.3 hello that lets the server choose among all its certificates, asking for what comes along."""
+    return _stapling(tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server_name))
+
+
 def _from_hello(outcome: HelloAccepted, server_name: str | None, offered: OfferedKeyType) -> RetrievedChain:
     hello = outcome.server_hello
     sct_list = hello.extension(ExtensionType.signed_certificate_timestamp) if hello is not None else None
@@ -202,7 +207,7 @@ async def _below_tls13_hello(
 async def _tls13_flight(
     server: ServerContext, server_name: str | None, offered: OfferedKeyType
 ) -> RetrievedChain | HelloRejected:
-    spec = _stapling(tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server_name))
+    spec = _tls13_hello(server_name)
     if offered is not OfferedKeyType.ANY:
         spec = attrs.evolve(spec, signature_algorithms=tls13_schemes_for_key_type(offered))
     flight = await server.tls13_flight(spec)
@@ -218,13 +223,12 @@ def _first_contact_chain(server: ServerContext, server_name: str | None) -> Retr
     contact = server.first_contact
     if contact is None or contact.flight is None:
         return None
-    spec = contact.spec
-    asked = _stapling(tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server_name))
+    spec, asked = contact.spec, _tls13_hello(server_name)
     same_request = (
         spec.server_name == asked.server_name
         and spec.signature_algorithms == asked.signature_algorithms
-        and spec.status_request
-        and spec.signed_certificate_timestamp
+        and spec.status_request == asked.status_request
+        and spec.signed_certificate_timestamp == asked.signed_certificate_timestamp
     )
     return _from_flight(contact.flight, server_name, OfferedKeyType.ANY) if same_request else None
 

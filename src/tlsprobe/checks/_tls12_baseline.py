@@ -5,13 +5,13 @@ compression method chosen); they share this one answer, so together they cost on
 version the server refuses on the way down). It offers DEFLATE as well as no compression, so the same hello tells
 whether the server would compress, and it asks for OCSP stapling and SCTs, so that its answer is also the
 certificate check's first chain. Servers that also speak TLS 1.3 are still tested below it: these properties
-only exist there, and a downgrade attack would meet them there.
+only exist there, and a downgrade attack would meet them there. The byte-level probes (Heartbleed, CCS injection)
+talk to the server at the same version, on their own connection (``converse_at_baseline``).
 
 The broad hello at each version (``broad_answer``) is sent once per server and shared too: it is also the first
 hello of the cipher-suite enumeration at that version, and the group and signature scheme it got are the first
 picks of those enumerations (``_enumeration.KnownPick``); so it offers every signature scheme, in the order
-that enumeration does. The byte-level probes (Heartbleed, CCS injection)
-talk to the server at the same version, on their own connection (``converse_at_baseline``).
+that enumeration does.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._enumeration import picks_until_refused
 from tlsprobe.checks._side_by_side import side_by_side
-from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.checks._tls12_baseline import broad_hello, tls12_baseline
 from tlsprobe.wire import SignatureScheme, signature_scheme_by_code
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import KeyExchange, suites_for_version
@@ -104,8 +104,10 @@ async def _tls12_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion 
         return outcome.signature_scheme
 
     schemes = offered_schemes()
-    # The baseline hello offered these same schemes: when it got a signed suite, it showed the first pick.
-    first = baseline.signature_scheme if baseline.cipher_suite in suites else None
+    # The baseline hello is this enumeration's first when it offered the same schemes in the same order (the
+    # order matters: the result lists schemes as picked) and got a signed suite.
+    same_offer = broad_hello(TLSVersion.TLS1_2, server.profile.server_name).signature_algorithms == tuple(schemes)
+    first = baseline.signature_scheme if same_offer and baseline.cipher_suite in suites else None
     if first is None:
         first = await signed_with(schemes)
     if first is None:
