@@ -19,10 +19,13 @@ import os
 import re
 import shutil
 import signal
+import site
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
+import venv
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -169,6 +172,22 @@ def byte_compiled_copy(destination: Path) -> Path:
     return destination
 
 
+def isolated_interpreter(destination: Path) -> Path:
+    """A virtualenv's Python that finds this driver's packages but runs none of their start-up hooks; its path.
+
+    Why: SSLyze runs from a virtualenv of its own, whose start-up reads no ``.pth`` file of this interpreter's
+    site-packages. Some machines put start-up code there (this one's sandbox imports certifi to extend its CA
+    bundle: about 0.02 s a process, measured). tlsprobe runs from a virtualenv too, so both tools start alike:
+    its only ``.pth`` names the driver's site-packages directories as plain paths, which Python adds to
+    ``sys.path`` without running the ``.pth`` files in them.
+    """
+    venv.EnvBuilder(with_pip=False, symlinks=True, clear=True).create(destination)
+    relative = Path(sysconfig.get_path("purelib")).relative_to(sysconfig.get_path("data"))
+    packages = [str(Path(path).resolve()) for path in [*site.getsitepackages(), site.getusersitepackages()]]
+    (destination / relative / "driver-site-packages.pth").write_text("".join(f"{path}\n" for path in packages))
+    return destination / "bin" / "python"
+
+
 def tool_env(tlsprobe_path: Path | None = None) -> dict[str, str]:
     """The environment of every tool; tlsprobe's subprocess imports tlsprobe from ``tlsprobe_path`` (by default
     the very tree this driver imported it from)."""
@@ -188,11 +207,19 @@ def write_targets(path: Path, targets: Sequence[str]) -> Path:
 
 
 def run_tlsprobe(
-    targets_file: Path, work: Path, *, timeout_s: float, tlsprobe_path: Path | None = None, extra: Sequence[str] = ()
+    targets_file: Path,
+    work: Path,
+    *,
+    timeout_s: float,
+    tlsprobe_path: Path | None = None,
+    python: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> ToolRun:
+    """Run tlsprobe's CLI on the targets: from ``tlsprobe_path`` with ``python`` (by default this driver's own
+    tlsprobe and interpreter)."""
     output = work / "tlsprobe.jsonl"
     command = [
-        sys.executable,
+        str(python or sys.executable),
         "-m",
         "tlsprobe",
         "--targets-in",

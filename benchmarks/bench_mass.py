@@ -97,6 +97,7 @@ class Bench:
     sslscan: str | None
     testssl: str | None
     tlsprobe_path: Path  # a byte-compiled copy of the tlsprobe this driver imported (_tools.byte_compiled_copy)
+    tlsprobe_python: Path  # a virtualenv's Python, as SSLyze has (_tools.isolated_interpreter)
 
     def targets(self, count: int) -> list[str]:
         return [f"127.0.0.1:{port}" for port in self.proxies.ports[:count]]
@@ -163,7 +164,11 @@ def tool_runs(bench: Bench, scenario: str, servers: int, *, peers: bool) -> dict
         bench,
         servers,
         lambda: _tools.run_tlsprobe(
-            targets_file, directory("tlsprobe"), timeout_s=timeout, tlsprobe_path=bench.tlsprobe_path
+            targets_file,
+            directory("tlsprobe"),
+            timeout_s=timeout,
+            tlsprobe_path=bench.tlsprobe_path,
+            python=bench.tlsprobe_python,
         ),
     )
     if bench.sslyze:
@@ -368,6 +373,7 @@ def scenario_rss(bench: Bench) -> None:
                 work,
                 timeout_s=bench.options.tool_timeout,
                 tlsprobe_path=bench.tlsprobe_path,
+                python=bench.tlsprobe_python,
             ),
         )
         lines, problems = _tools.jsonl_integrity(measurement.run.output, targets)
@@ -418,7 +424,10 @@ def environment(bench: Bench, command: str) -> None:
     report(f"- command: `{command}`")
     report(f"- machine: {os.cpu_count()} cores ({_cpu_model()}), {platform.system()} {platform.release()}")
     report(f"- Python {platform.python_version()}; tlsprobe {tlsprobe.__version__} (nassl {_nassl_version()})")
-    report("- tlsprobe runs from a byte-compiled copy of the imported package, as an install leaves it")
+    report(
+        "- tlsprobe runs from a byte-compiled copy of the imported package, as an install leaves it, with the"
+        " Python of a virtualenv of its own, as SSLyze has (`_tools.isolated_interpreter`)"
+    )
     report(f"- SSLyze {sslyze}; sslscan {sslscan}; testssl.sh {testssl}")
     report(f"- servers: {servers}, {_openssl()}")
     report(f"- latency proxy: {bench.options.rtt_ms:g} ms round trip, in a thread of the driver")
@@ -512,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.which("sslscan"),
             shutil.which("testssl") or shutil.which("testssl.sh"),
             _tools.byte_compiled_copy(work / "tlsprobe-site"),
+            _tools.isolated_interpreter(work / "tlsprobe-venv"),
         )
         environment(bench, " ".join(["python", *sys.argv]))
         configurations = ", ".join(dict.fromkeys(server.config.name for server in servers))

@@ -17,7 +17,7 @@ from tlsprobe import (
     ServerTarget,
 )
 from tlsprobe._json import to_jsonable
-from tlsprobe._net import ConnectionPermits, PermitHold
+from tlsprobe._net import ConnectionPermits, PermitHold, ProbeMeter, chain_step
 from tlsprobe.testing import CountingProxy, LocalTLSServer
 
 pytestmark = pytest.mark.anyio
@@ -168,6 +168,24 @@ async def test_waiters_are_served_exclusive_first_then_by_priority_then_in_order
         assert served == []  # one permit, and it is held
         holder.release.set()
     assert served == ["alone", "longer chain", "long chain", "first low", "second low"]
+
+
+def test_a_chain_is_ranked_by_its_own_steps_not_by_its_checks_connections() -> None:
+    busy_check = ProbeMeter(connections=12, in_sequence=True)  # several chains side by side
+    lone_chain_check = ProbeMeter(connections=3, in_sequence=True)
+    independent = ProbeMeter(connections=40)
+    with chain_step(2):
+        busy_at_step_2 = busy_check.priority
+    with chain_step(5):
+        lone_at_step_5 = lone_chain_check.priority
+        with chain_step(1):
+            nested = lone_chain_check.priority
+        assert lone_chain_check.priority == lone_at_step_5  # the inner step is forgotten on exit
+    assert lone_at_step_5 > busy_at_step_2 > independent.priority
+    assert nested < busy_at_step_2
+    # Outside a chain, a check's probes keep ranking by its connections, and connectivity goes first of all.
+    assert busy_check.priority > lone_chain_check.priority
+    assert ProbeMeter(ahead_of_checks=True).priority > lone_at_step_5
 
 
 async def _wait_exclusive_in(permits: ConnectionPermits, scope: anyio.CancelScope) -> None:

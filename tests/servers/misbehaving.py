@@ -81,8 +81,8 @@ class MisbehavingServer:
             self._threads.append(worker)
 
     def _serve(self, connection: socket.socket) -> None:
-        connection.settimeout(0.2)
-        try:
+        try:  # stop() may have closed the connection before this thread ran
+            connection.settimeout(0.2)
             if self.behaviour == "reset":
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 connection.close()

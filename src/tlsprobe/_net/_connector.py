@@ -6,8 +6,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import TypeVar, TypeVarTuple, Unpack
 
 import anyio
@@ -41,6 +42,20 @@ class ScanCounters:
 
 _IN_SEQUENCE_FIRST = 1 << 30  # above any count of connections
 _AHEAD_OF_CHECKS = 1 << 31  # above any check
+# The step a chain of probes (an enumeration) is at, for the probes made inside ``chain_step``; a task started
+# there inherits it.
+_chain_step: ContextVar[int | None] = ContextVar("tlsprobe_chain_step", default=None)
+
+
+@contextmanager
+def chain_step(step: int) -> Iterator[None]:
+    """Mark the probes made inside as step ``step`` (0 for the first) of a chain whose every probe waits for the
+    one before, such as an enumeration: they are served by how far their chain has come (``ProbeMeter.priority``)."""
+    token = _chain_step.set(step)
+    try:
+        yield
+    finally:
+        _chain_step.reset(token)
 
 
 @attrs.define
@@ -59,12 +74,19 @@ class ProbeMeter:
 
     @property
     def priority(self) -> int:
-        """Higher is served first among the server's waiters. Steps whose probes come in sequence go before
-        independent probes: each of their probes waits for the one before, so if they started late they would
-        trail alone at the end, while independent probes fill any permits left over. Among each kind, the steps
-        that have made the most connections so far go first. The connectivity phase's go before all of them."""
+        """Higher is served first among the server's waiters. Probes that come in sequence go before independent
+        probes: each waits for the one before, so a sequence started late would trail alone at the end, while
+        independent probes fill any permits left over. Among probes of a chain (``chain_step``), the chains that
+        have come furthest go first; among other probes, the steps that have made the most connections so far.
+        A chain is ranked by its own steps, not by its check's connections: a check that runs several chains side
+        by side (cipher suites, one per version) would otherwise hold back a lone long chain of another check
+        (signature schemes), which then trailed at the end (measured: 1.65 s against 1.47 s for a server with
+        two certificates). The connectivity phase's probes go before all of them."""
         if self.ahead_of_checks:
             return _AHEAD_OF_CHECKS
+        step = _chain_step.get()
+        if step is not None:
+            return _IN_SEQUENCE_FIRST + step
         return (_IN_SEQUENCE_FIRST if self.in_sequence else 0) + self.connections
 
 

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import attrs
 
+from tlsprobe._net import chain_step
+
 Pick = Callable[[Sequence[int]], Awaitable[int | None]]
 
 
@@ -76,13 +78,18 @@ async def picks_until_refused(
     docstring)."""
     order: list[int] = []
     pending = list(offered)
-    choice = first if first is not None else await pick(pending)
+    if first is not None:
+        choice: int | None = first
+    else:
+        with chain_step(0):
+            choice = await pick(pending)
     while choice is not None:
         order.append(choice)
         pending.remove(choice)
         if not pending:
             break
-        choice = await pick(pending[::-1] if alternate and len(order) % 2 else pending)
+        with chain_step(len(order)):
+            choice = await pick(pending[::-1] if alternate and len(order) % 2 else pending)
     return order
 
 
