@@ -154,11 +154,14 @@ def resumption_handshake(
         after = parse_session_text(client.get_session().as_text())
         resumed = offered is not None and session_resumed(offered.details, after)
         if version is TLSVersion.TLS1_3 and ticket_wait_s > 0:
-            # nassl leaves the client's Finished in its BIO; the server sends its tickets only once it has it.
-            client._flush_ssl_engine()
+            # The client's Finished and a close_notify go together (nassl leaves the Finished in its BIO): the
+            # server sends its tickets once it has the Finished, then answers the close_notify, so the tickets
+            # and the server's close come in one round trip, not two. An orderly close keeps the session.
+            _close_politely(client)
             _await_ticket(client, sock, after, ticket_wait_s)
+        else:
+            _close_politely(client)
         session = _session_of(client, version)
-        _close_politely(client)
     return ResumptionHandshake(resumed=resumed, session=session)
 
 
@@ -206,13 +209,16 @@ def _await_ticket(client: BaseSslClient, sock: socket.socket, before: SessionDet
             try:
                 # Reaching into nassl's BIO pair is the only way to process records without blocking for more.
                 client._ssl.read(_RECV_SIZE)  # application data, if any, is not ours to keep
+                ended = False
             except WantReadError:
-                pass  # every complete record was processed
+                ended = False  # every complete record was processed
             except OpenSSLError:
-                return False  # close_notify or an alert: no ticket is coming
+                ended = True  # close_notify or an alert: no more ticket is coming, but one may have come before it
             current = parse_session_text(client.get_session().as_text())
             if current.has_ticket and current != before:
                 return True
+            if ended:
+                return False
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
