@@ -46,6 +46,20 @@ async def test_the_enumerations_openings_go_out_during_connectivity_and_are_not_
     assert 1 < busiest <= Limits().max_connections_per_server
 
 
+async def test_the_openings_go_half_closed_before_it_is_learned_and_stand_when_it_is(
+    web_server: LocalTLSServer,
+) -> None:
+    refused_versions = _VERSIONS[:3]  # this server speaks TLS 1.2 and 1.3 only: each opening is all there is
+    with CountingProxy(*web_server.address, answer_delay_s=_ROUND_TRIP_S) as proxy:
+        target = ServerTarget(host="127.0.0.1", port=proxy.port)
+        result = await Scanner().scan_server(target, [CipherSuitesCheck(version=v) for v in refused_versions])
+        half_closed = proxy.half_closed_before_answer
+    # The first contact, then the learning hello and the openings beside it, all but the first half-closed; this
+    # server answers half-closed hellos alike, so no opening is sent again.
+    assert result.connections == 2 + len(refused_versions)
+    assert half_closed == 1 + len(refused_versions)
+
+
 def _accepted(result: ServerScanResult) -> dict[str, set[str]]:
     return {
         outcome.name: {entry.cipher_suite.name for entry in outcome.result.accepted_cipher_suites}

@@ -7,7 +7,8 @@ look instead. One more handshake tells a required certificate from an optional o
 As soon as the first hello has a connection, the scanner sends the same hello once more beside it, half-closed, to
 learn whether later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here. Also
 counted here: the broad hellos below TLS 1.3 that the checks will ask for (the cipher-suite enumerations'
-openings), which the scanner sends beside the first hello too (``_scanner._send_early_hellos``).
+openings), which the scanner sends beside the first hello too, half-closed before the learning has decided
+(``_scanner._send_early_hellos``). The phase ends when the first hello is answered, its close still under way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import attrs
 
 from tlsprobe._config import IPAddress, ScanConfig, ServerTarget
 from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, HandshakeError, ServerResponseError
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe._models import ClientAuthRequirement, ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
 from tlsprobe._probes import HelloAccepted, HelloRejected, NativeProber, Tls13Flight
@@ -93,8 +94,14 @@ async def _first_accepted_hello(
     tls13 = common_suite_codes(TLSVersion.TLS1_3)
     first_bundle = tls13 + common_suite_codes(TLSVersion.TLS1_2, MAX_HELLO_SUITES - len(tls13))
     first_hello = tls_hello(TLSVersion.TLS1_3, first_bundle, target.server_name, min_version=TLSVersion.TLS1_0)
-    # With OCSP stapling and SCTs asked for, a decrypted TLS 1.3 flight is also the certificate check's chain.
-    first_hello = attrs.evolve(first_hello, status_request=True, signed_certificate_timestamp=True)
+    # With OCSP stapling and SCTs asked for, a decrypted TLS 1.3 flight is also the certificate check's chain;
+    # with every signature scheme in the enumeration's order, its CertificateVerify is that enumeration's first.
+    first_hello = attrs.evolve(
+        first_hello,
+        status_request=True,
+        signed_certificate_timestamp=True,
+        signature_algorithms=tuple(offered_schemes()),
+    )
     modern, flight = await prober.first_contact(meter, first_hello)
     if isinstance(modern, HelloAccepted):
         return modern, flight, modern.version, modern.cipher_suite

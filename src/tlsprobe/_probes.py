@@ -3,8 +3,11 @@
 A probe waits for the server's close before its permit goes back (``_net``), which costs a round trip after the
 answer. Where the server has shown it answers a half-closed connection exactly as a normal one
 (``NativeProber.learn_half_close``), a hello whose connection has nothing more to say is sent with our FIN right
-behind it, so the server's close follows its answer instead of a round trip later. A probe retried alone (after a
-hang-up among other connections) is never half-closed, so a hang-up it gets is the server's answer to the hello.
+behind it, so the server's close follows its answer instead of a round trip later. The hellos sent beside the
+first contact go half-closed before that is known, and go again fully closed if it turns out otherwise. A probe
+retried alone (after a hang-up among other connections) is never half-closed, so a hang-up it gets is the
+server's answer to the hello. The first contact itself goes fully closed (it is the reference), but its answer is
+handed back as soon as it is in, while its close goes on holding its permit.
 
 A probe's answer is data: accepted (with what the server chose) or rejected (with the alert, if any). A probe
 that could not get an answer is retried as ``_net/_retries`` says: a refused or timed-out connection with backoff
@@ -16,8 +19,8 @@ as a rejection.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 import anyio
 import attrs
@@ -63,6 +66,8 @@ from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code
 
 T = TypeVar("T")
+Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
+"""Starts a task (a task group's ``start_soon``)."""
 _RECEIVE_SIZE = 65536
 
 
@@ -167,13 +172,22 @@ class NativeProber:
         """Set once the first contact has a connection (set up: proxy tunnel, STARTTLS): the server is there."""
         self._on_first_connection: Callable[[], None] | None = None
         self._first_hello: tuple[bytes, frozenset[int]] | None = None  # its bytes, and the suites it offered
-        self._first_contact_done = anyio.Event()
+        self._first_contact_done = anyio.Event()  # set once its answer is in (its close may still be under way)
+        self._learning = False  # learn_half_close has started
+        self._learned = anyio.Event()  # ... and has decided, either way
+        self._spawn: Spawn | None = None
 
     def on_first_connection(self, callback: Callable[[], None] | None) -> None:
         """Call ``callback`` (say, to start tasks) as soon as the first contact has a connection; never for a
         server that is not there, so nothing is started, and nothing left to cancel, for it. None forgets it (a
         callback holding what holds this prober is a reference cycle until then)."""
         self._on_first_connection = callback
+
+    def finish_closes_with(self, spawn: Spawn | None) -> None:
+        """Let ``first_contact`` hand its answer back before its connection is closed, the close going on in a
+        task started with ``spawn`` (a task group's ``start_soon``; it still holds the permit till the server has
+        closed). None: the close is waited for."""
+        self._spawn = spawn
 
     @property
     def first_accepted(self) -> FirstContact | None:
@@ -195,6 +209,13 @@ class NativeProber:
         still): a server that refuses connections beyond a few must not lose half-closing to its refusal, while
         one that hangs up on a half-closed hello when alone with it does not get it. Any other failure (a timeout
         after the retries, another answer) leaves hellos fully closed."""
+        self._learning = True
+        try:
+            await self._learn_half_close(meter)
+        finally:
+            self._learned.set()
+
+    async def _learn_half_close(self, meter: ProbeMeter) -> None:
         await self.first_connection_made.wait()
         assert self._first_hello is not None
         hello, offered = self._first_hello
@@ -221,14 +242,34 @@ class NativeProber:
     def _half_closes(self, attempt: Attempt) -> bool:
         return self._half_close and not attempt.exclusive
 
-    async def hello(self, meter: ProbeMeter, spec: ClientHelloSpec, *, then: bytes = b"") -> HelloOutcome:
+    async def hello(
+        self, meter: ProbeMeter, spec: ClientHelloSpec, *, then: bytes = b"", ahead_of_learning: bool = False
+    ) -> HelloOutcome:
         """Send one ClientHello built from ``spec``, with the records ``then`` right behind it (say a
-        close_notify); see the module docstring for retries."""
+        close_notify); see the module docstring for retries.
+
+        ``ahead_of_learning``: sent while ``learn_half_close`` has not decided yet, the hello goes half-closed
+        all the same, and its answer stands only if the learning then allows half-closing; otherwise it is sent
+        again, fully closed. The hellos sent beside the first contact save their closing round trip this way on
+        every server that answers half-closed hellos alike (most), at one more hello each on the others."""
         hello = build_client_hello(spec) + then
+        offered = frozenset(spec.cipher_suites)
+        if ahead_of_learning and self._learning and not self._learned.is_set():
+            sent_half_closed = False
+
+            async def optimistic(attempt: Attempt) -> list[object]:
+                nonlocal sent_half_closed
+                sent_half_closed = not attempt.exclusive
+                return await self._exchange(meter, attempt, hello, sslv2=False, half_close=sent_half_closed)
+
+            outcome = await self._settled(meter, optimistic)
+            await self._learned.wait()
+            if self._half_close or not sent_half_closed:
+                return outcome if isinstance(outcome, HelloRejected) else _interpret_tls_flight(outcome, offered)
         outcome = await self._settled(meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=False))
         if isinstance(outcome, HelloRejected):
             return outcome
-        return _interpret_tls_flight(outcome, frozenset(spec.cipher_suites))
+        return _interpret_tls_flight(outcome, offered)
 
     async def first_contact(self, meter: ProbeMeter, spec: ClientHelloSpec) -> tuple[HelloOutcome, Tls13Flight | None]:
         """The first hello to a server (retried as a first contact, see ``_net/_retries``), which is also the
@@ -238,6 +279,8 @@ class NativeProber:
         HelloRetryRequest, a flight cut short or not understood): the answer to the hello stands all the same."""
         hello = build_client_hello(spec)
         self._first_hello = (hello, frozenset(spec.cipher_suites))
+        answered: list[tuple[list[object], Tls13Flight | None]] = []
+        ready = anyio.Event()  # the answer is in (its connection may still be closing), or the probe has ended
 
         async def exchange(attempt: Attempt) -> tuple[list[object], Tls13Flight | None]:
             async with self._connector.connect(meter, attempt) as stream:
@@ -249,12 +292,15 @@ class NativeProber:
                 received = bytearray()
                 events = await self._send_and_read_flight(stream, hello, sslv2=False, received=received)
                 server_hello = next((event for event in events if isinstance(event, ServerHello)), None)
-                if server_hello is None or server_hello.version is not TLSVersion.TLS1_3:
-                    return events, None
-                return events, await self._flight_if_readable(stream, hello, server_hello, bytes(received))
+                flight = None
+                if server_hello is not None and server_hello.version is TLSVersion.TLS1_3:
+                    flight = await self._flight_if_readable(stream, hello, server_hello, bytes(received))
+                answered.append((events, flight))
+                ready.set()
+                return events, flight
 
         try:
-            outcome = await self._settled(meter, exchange, first_contact=True)
+            outcome = await self._settled_first_contact(meter, exchange, answered, ready)
             if isinstance(outcome, HelloRejected):
                 return outcome, None
             events, flight = outcome
@@ -264,6 +310,40 @@ class NativeProber:
             return answer, flight
         finally:
             self._first_contact_done.set()
+
+    async def _settled_first_contact(
+        self,
+        meter: ProbeMeter,
+        exchange: Callable[[Attempt], Awaitable[T]],
+        answered: list[T],
+        ready: anyio.Event,
+    ) -> T | HelloRejected:
+        """The first contact's outcome; with ``finish_closes_with``, as soon as ``exchange`` has put its answer
+        in ``answered`` (and set ``ready``), while its connection closes in the background. The checks start a
+        round trip sooner: the learning and early hellos beside it, half-closed, are done by then."""
+        if self._spawn is None:
+            return await self._settled(meter, exchange, first_contact=True)
+        ended: list[T | HelloRejected | Exception] = []
+
+        async def settle() -> None:
+            try:
+                ended.append(await self._settled(meter, exchange, first_contact=True))
+            except Exception as error:  # raised to the caller below
+                ended.append(error)
+            finally:
+                ready.set()
+
+        self._spawn(settle)
+        await ready.wait()
+        if answered:
+            return answered[0]
+        outcome = ended.pop()  # emptied: the error's traceback holds settle's frame, which holds ``ended``
+        if not isinstance(outcome, Exception):
+            return outcome
+        try:
+            raise outcome
+        finally:
+            del outcome  # nor may this frame, which the traceback holds too, keep the error
 
     async def _flight_if_readable(
         self, stream: SocketStream, hello: bytes, server_hello: ServerHello, received: bytes
@@ -367,9 +447,13 @@ class NativeProber:
         except ConnectionClosedError as error:  # raised only for a probe alone with the server: its refusal
             return HelloRejected(alert=None, reason=str(error))
 
-    async def _exchange(self, meter: ProbeMeter, attempt: Attempt, hello: bytes, *, sslv2: bool) -> list[object]:
+    async def _exchange(
+        self, meter: ProbeMeter, attempt: Attempt, hello: bytes, *, sslv2: bool, half_close: bool | None = None
+    ) -> list[object]:
+        if half_close is None:
+            half_close = self._half_closes(attempt)
         async with self._connector.connect(meter, attempt) as stream:
-            return await self._send_and_read_flight(stream, hello, sslv2=sslv2, half_close=self._half_closes(attempt))
+            return await self._send_and_read_flight(stream, hello, sslv2=sslv2, half_close=half_close)
 
     async def _send_and_read_flight(
         self,

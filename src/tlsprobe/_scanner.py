@@ -270,12 +270,13 @@ class Scanner:
 
             def beside_the_first_contact() -> None:
                 # The half-close learning hello first (until it is compared, the checks' hellos are fully
-                # closed), then the early broad hellos. Started only once the server is known to be there: a
-                # scan of many unreachable targets starts (and cancels) nothing for them.
+                # closed), then the early broad hellos (half-closed ahead of it). Started only once the server is
+                # known to be there: a scan of many unreachable targets starts (and cancels) nothing for them.
                 group.start_soon(prober.learn_half_close, meter)
                 group.start_soon(_send_early_hellos, prober, meter, shared, target, checks)
 
             prober.on_first_connection(beside_the_first_contact)
+            prober.finish_closes_with(group.start_soon)
             try:
                 profile = await probe_server(target, ip_address, connector, prober, meter)
             except Exception as error:  # any failure to reach the server becomes its result
@@ -283,6 +284,7 @@ class Scanner:
                 return self._failed_result(target, error, meter, started, started_at)
             finally:
                 prober.on_first_connection(None)
+                prober.finish_closes_with(None)
             # From now on a failed handshake on a server that requires a certificate we do not have says so.
             connector.handshake = HandshakeContext(
                 identity=self._client_identity,
@@ -344,7 +346,7 @@ async def _send_early_hellos(
     versions = sorted({version for check in checks for version in early_broad_hellos(check)}, reverse=True)
     if not versions:
         return
-    hello = functools.partial(prober.hello, meter)
+    hello = functools.partial(prober.hello, meter, ahead_of_learning=True)
     async with anyio.create_task_group() as group:
         for version in versions:
             group.start_soon(send_broad_hello_early, shared, hello, version, target.server_name)

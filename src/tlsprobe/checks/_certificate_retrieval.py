@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
+from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected, Tls13Flight
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._tls12_baseline import tls12_baseline
@@ -158,8 +158,10 @@ def _stapling(spec: ClientHelloSpec) -> ClientHelloSpec:
 
 
 def _tls13_hello(server_name: str | None) -> ClientHelloSpec:
-    """The TLS 1.3 hello that lets the server choose among all its certificates, asking for what comes along."""
-    return _stapling(tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server_name))
+    """The TLS 1.3 hello that lets the server choose among all its certificates (every signature scheme, as the
+    first contact offers them), asking for what comes along."""
+    spec = tls_hello(TLSVersion.TLS1_3, common_suite_codes(TLSVersion.TLS1_3), server_name)
+    return _stapling(attrs.evolve(spec, signature_algorithms=tuple(offered_schemes())))
 
 
 def _from_hello(outcome: HelloAccepted, server_name: str | None, offered: OfferedKeyType) -> RetrievedChain:

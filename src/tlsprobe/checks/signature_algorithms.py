@@ -8,7 +8,8 @@ it, repeat until the server refuses.
   probe's own key share (``wire._tls13``).
 A server that signs with a scheme that was not offered ends the enumeration (it ignores the client's list),
 and that scheme is reported. Connections: per version, one per accepted scheme plus one; under TLS 1.2 one fewer
-when the shared baseline hello, which offers the same schemes, got a signed suite (its scheme is the first pick).
+when the shared baseline hello, which offers the same schemes, got a signed suite (its scheme is the first pick);
+under TLS 1.3 one fewer when the connectivity phase's first hello, which offers them too, had its flight decrypted.
 References: RFC 8446 §4.2.3 and §4.4.3, RFC 5246 §7.4.1.4.1, RFC 8422 §5.4, the IANA TLS SignatureScheme registry.
 """
 
@@ -23,7 +24,7 @@ from tlsprobe._exceptions import CheckNotApplicable
 from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe._probes import HelloAccepted, HelloRejected
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._enumeration import picks_until_refused
+from tlsprobe.checks._enumeration import KnownPick, picks_until_refused
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import broad_hello, tls12_baseline
 from tlsprobe.wire import SignatureScheme, signature_scheme_by_code
@@ -125,7 +126,20 @@ async def _tls13_schemes(server: ServerContext) -> SignatureAlgorithmsAtVersion 
         return flight.certificate_verify.signature_scheme
 
     schemes = [code for code in offered_schemes() if _allowed_in_tls13(code)]
-    return await enumerate_schemes(TLSVersion.TLS1_3, schemes, signed_with)
+    first = _first_contact_scheme(server, schemes)
+    return await enumerate_schemes(TLSVersion.TLS1_3, schemes, signed_with, first=first)
+
+
+def _first_contact_scheme(server: ServerContext, schemes: Sequence[int]) -> int | None:
+    """The scheme of the first contact's decrypted CertificateVerify, when that hello offered ``schemes`` in this
+    order (among others RFC 8446 does not allow, which a TLS 1.3 server may not sign with) and the server signed
+    with one of them: it stands for the enumeration's first hello."""
+    contact = server.first_contact
+    if contact is None or contact.flight is None or contact.flight.certificate_verify is None:
+        return None
+    allowed = [code for code in contact.spec.signature_algorithms if _allowed_in_tls13(code)]
+    pick = KnownPick(tuple(allowed), contact.flight.certificate_verify.signature_scheme)
+    return pick.choice if allowed == list(schemes) and pick.answers(schemes) else None
 
 
 def _allowed_in_tls13(code: int) -> bool:
