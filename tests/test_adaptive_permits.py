@@ -170,7 +170,7 @@ async def test_waiters_are_served_exclusive_first_then_by_priority_then_in_order
     assert served == ["alone", "longer chain", "long chain", "first low", "second low"]
 
 
-def test_a_chain_is_ranked_by_its_own_steps_not_by_its_checks_connections() -> None:
+def test_chains_rank_by_their_own_steps_and_long_held_probes_lead_the_independent_ones() -> None:
     busy_check = ProbeMeter(connections=12, in_sequence=True)  # several chains side by side
     lone_chain_check = ProbeMeter(connections=3, in_sequence=True)
     independent = ProbeMeter(connections=40)
@@ -186,6 +186,9 @@ def test_a_chain_is_ranked_by_its_own_steps_not_by_its_checks_connections() -> N
     # Outside a chain, a check's probes keep ranking by its connections, and connectivity goes first of all.
     assert busy_check.priority > lone_chain_check.priority
     assert ProbeMeter(ahead_of_checks=True).priority > lone_at_step_5
+    # A probe held for many round trips goes before other independent ones, after every sequence.
+    long_held = ProbeMeter(long_held=True).priority
+    assert independent.priority < long_held < min(lone_chain_check.priority, busy_at_step_2, nested)
 
 
 async def _wait_exclusive_in(permits: ConnectionPermits, scope: anyio.CancelScope) -> None:

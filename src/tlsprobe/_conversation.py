@@ -81,12 +81,15 @@ def _content_type_name(content_type: int) -> str:
 class Conversation:
     """One connection whose handshake flight the server has sent; the check speaks next."""
 
-    def __init__(self, stream: anyio.abc.SocketStream, accepted: HelloAccepted, timeouts: Timeouts) -> None:
+    def __init__(
+        self, stream: anyio.abc.SocketStream, accepted: HelloAccepted, timeouts: Timeouts, *, unread: bytes = b""
+    ) -> None:
         self._stream = stream
         self._timeouts = timeouts
         self.accepted = accepted
         """What the server chose, and its certificates, from the flight."""
         self._broken = False
+        self._unread = unread  # received after the flight: the start of the next reaction
 
     async def send(self, data: bytes) -> None:
         """Send bytes; a connection the server already dropped is noted, and shows in the next reaction."""
@@ -106,6 +109,8 @@ class Conversation:
         if self._broken:
             return ServerReaction(records=(), end=ReactionEnd.reset)
         reader = RecordReader(max_buffered=_MAX_REACTION_BYTES)
+        reader.feed(self._unread)
+        self._unread = b""
         records: list[Record] = []
         end = ReactionEnd.silent
         with anyio.move_on_after(self._timeouts.read_s if wait_s is None else wait_s):
@@ -116,6 +121,12 @@ class Conversation:
         self, reader: RecordReader, records: list[Record], stop: Callable[[Record], bool]
     ) -> ReactionEnd:
         while True:
+            while (record := reader.next_record()) is not None:
+                records.append(record)
+                if _is_fatal_alert(record):
+                    return ReactionEnd.fatal_alert
+                if stop(record):
+                    return ReactionEnd.enough
             try:
                 data = await self._stream.receive(_RECEIVE_SIZE)
             except anyio.EndOfStream:
@@ -123,12 +134,6 @@ class Conversation:
             except (anyio.BrokenResourceError, OSError):
                 return ReactionEnd.reset
             reader.feed(data)
-            while (record := reader.next_record()) is not None:
-                records.append(record)
-                if _is_fatal_alert(record):
-                    return ReactionEnd.fatal_alert
-                if stop(record):
-                    return ReactionEnd.enough
 
 
 def _alert(record: Record) -> Alert | None:

@@ -404,17 +404,25 @@ class NativeProber:
         return _tls13_flight(events, first)
 
     async def converse(
-        self, meter: ProbeMeter, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]]
+        self,
+        meter: ProbeMeter,
+        spec: ClientHelloSpec,
+        script: Callable[[Conversation], Awaitable[T]],
+        *,
+        ahead: bytes = b"",
     ) -> T | HelloRejected:
         """Send a ClientHello (SSL 3.0 to TLS 1.2), read the server's whole flight up to ServerHelloDone, then let
         ``script`` go on talking on the same connection. Reaching the end of the flight is retried like a hello;
-        the script is not."""
+        the script is not. ``ahead``: records sent right behind the hello, before the flight came (a server
+        reads records in order, so it meets them where it would have after its flight, a round trip sooner);
+        what the server sent after its flight is the start of the script's first reaction."""
         offered = frozenset(spec.cipher_suites)
-        hello = build_client_hello(spec)
+        hello = build_client_hello(spec) + ahead
 
         async def run(attempt: Attempt) -> T | HelloRejected:
             async with self._connector.connect(meter, attempt) as stream:
-                events = await self._send_and_read_flight(stream, hello, sslv2=False)
+                unread = bytearray()
+                events = await self._send_and_read_flight(stream, hello, sslv2=False, unread=unread)
                 outcome = _interpret_tls_flight(events, offered)
                 if isinstance(outcome, HelloRejected):
                     return outcome
@@ -422,7 +430,7 @@ class NativeProber:
                     raise MalformedServerResponseError(
                         f"server did not end its {outcome.version.label} handshake flight with ServerHelloDone"
                     )
-                return await script(Conversation(stream, outcome, self._timeouts))
+                return await script(Conversation(stream, outcome, self._timeouts, unread=bytes(unread)))
 
         return await self._settled(meter, run)
 
@@ -463,16 +471,17 @@ class NativeProber:
         sslv2: bool,
         half_close: bool = False,
         received: bytearray | None = None,
+        unread: bytearray | None = None,
     ) -> list[object]:
         """The events of the server's answer up to the end of its cleartext flight; ``received``, when given,
-        gets every byte read."""
+        gets every byte read, and ``unread`` those read past the flight's end."""
         events: list[object] = []
+        reader: ServerFlightReader | None = None
         try:
             with anyio.fail_after(self._timeouts.read_s):
                 await stream.send(hello)
                 if half_close:
                     await stream.send_eof()
-                reader: ServerFlightReader | None = None
                 while reader is None or not reader.done:
                     try:
                         data = await stream.receive(_RECEIVE_SIZE)
@@ -495,6 +504,8 @@ class NativeProber:
                 raise _SilentClose from None
         if not events:
             raise _SilentClose
+        if unread is not None and reader is not None:
+            unread += reader.take_unread()
         return events
 
 

@@ -48,7 +48,14 @@ from tlsprobe._net import (
 )
 from tlsprobe._probes import NativeProber
 from tlsprobe._tls import HandshakeContext, load_client_identity
-from tlsprobe.checks._base import Check, ServerContext, SharedObservations, early_broad_hellos, probes_in_sequence
+from tlsprobe.checks._base import (
+    Check,
+    ServerContext,
+    SharedObservations,
+    early_broad_hellos,
+    long_held_probe,
+    probes_in_sequence,
+)
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.checks._tls12_baseline import send_broad_hello_early
 from tlsprobe.policy._assess import assess
@@ -293,7 +300,7 @@ class Scanner:
             connectivity_s = anyio.current_time() - started
 
             async def run_check(index: int, check: Check[Any]) -> None:
-                check_meter = ProbeMeter(in_sequence=probes_in_sequence(check))
+                check_meter = ProbeMeter(in_sequence=probes_in_sequence(check), long_held=long_held_probe(check))
                 context = ServerContext(
                     target=target, profile=profile, prober=prober, connector=connector, meter=check_meter, shared=shared
                 )

@@ -310,6 +310,19 @@ def test_feed_after_done_is_ignored() -> None:
     assert reader.feed(b"HTTP/1.1 400 Bad Request\r\n") == []
 
 
+def test_bytes_after_the_flight_in_the_same_chunk_are_handed_over() -> None:
+    # The reaction to records sent right behind the hello often comes in the same read as the flight.
+    reaction = record(21, b"\x02\x0a") + record(21, b"\x01")[:4]  # an alert, and the start of the next record
+    reader = ServerFlightReader()
+    reader.feed(tls12_flight() + reaction)
+    assert reader.done
+    assert reader.take_unread() == reaction
+    assert reader.take_unread() == b""
+    after_feed = ServerFlightReader()
+    after_feed.feed(tls12_flight())
+    assert after_feed.take_unread() == b""
+
+
 # -------------------------------------------------------------------------------------------------- SSL 2.0
 
 

@@ -95,10 +95,11 @@ class ServerContext:
         return await self._prober.tls13_flight(self._meter, spec)
 
     async def converse(
-        self, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]]
+        self, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]], *, ahead: bytes = b""
     ) -> T | HelloRejected:
-        """Send a hand-built ClientHello (up to TLS 1.2), read the flight, then run ``script`` on the connection."""
-        return await self._prober.converse(self._meter, spec, script)
+        """Send a hand-built ClientHello (up to TLS 1.2) with the records ``ahead`` right behind it, read the
+        flight, then run ``script`` on the connection (``NativeProber.converse``)."""
+        return await self._prober.converse(self._meter, spec, script, ahead=ahead)
 
     async def sslv2_hello(self, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
         """Send an SSL 2.0 CLIENT-HELLO on a new connection."""
@@ -134,6 +135,12 @@ def probes_in_sequence(check: Check[Any]) -> bool:
     """Whether ``check`` says (a class attribute ``probes_in_sequence = True``, optional) that its probes mostly
     wait for one another, as enumerations do: its connections are then served before independent probes'."""
     return getattr(check, "probes_in_sequence", False) is True
+
+
+def long_held_probe(check: Check[Any]) -> bool:
+    """Whether ``check`` says (a class attribute ``long_held_probe = True``, optional) that its one probe holds its
+    connection for many round trips (a handshake, then more): it is then served before other independent probes."""
+    return getattr(check, "long_held_probe", False) is True
 
 
 def early_broad_hellos(check: Check[Any]) -> tuple[TLSVersion, ...]:

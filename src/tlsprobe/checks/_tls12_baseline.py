@@ -6,7 +6,7 @@ version the server refuses on the way down). It offers DEFLATE as well as no com
 whether the server would compress, and it asks for OCSP stapling and SCTs, so that its answer is also the
 certificate check's first chain. Servers that also speak TLS 1.3 are still tested below it: these properties
 only exist there, and a downgrade attack would meet them there. The byte-level probes (Heartbleed, CCS injection)
-talk to the server at the same version, on their own connection (``converse_at_baseline``).
+talk to the server at the same version, on their own connection (``react_at_baseline``).
 
 The broad hello at each version (``broad_answer``) is sent once per server and shared too: it is also the first
 hello of the cipher-suite enumeration at that version, and the group and signature scheme it got are the first
@@ -91,16 +91,38 @@ def _broad_key(version: TLSVersion) -> str:
     return f"broad_hello_{version.value}"
 
 
-async def converse_at_baseline(
-    server: ServerContext, script: Callable[[Conversation], Awaitable[T]], *, heartbeat: bool = False
+async def react_at_baseline(
+    server: ServerContext,
+    records: Callable[[TLSVersion], bytes],
+    read: Callable[[Conversation], Awaitable[T]],
+    *,
+    heartbeat: bool = False,
 ) -> tuple[TLSVersion, T]:
-    """Run ``script`` after a broad hello at the baseline's version (the byte-level probes): the version and the
-    script's answer. The server refusing a hello it has just accepted is a ``ServerResponseError``."""
+    """A broad hello at the baseline's version, then ``records(version)`` where the server's flight ends, and
+    what ``read`` makes of the server's reaction (the byte-level probes): the version and that reading.
+
+    The records go right behind the hello (``ServerContext.converse``'s ``ahead``), which saves a round trip;
+    should the server then not complete its flight, or answer with another version than the records were made
+    for, they go once more on a new connection, after the flight. The server refusing a hello it has just
+    accepted is a ``ServerResponseError``."""
     version = (await tls12_baseline(server)).version
     spec = attrs.evolve(
         tls_hello(version, common_suite_codes(version), server.profile.server_name), heartbeat=heartbeat
     )
-    answer = await server.converse(spec, script)
+    sent = records(version)
+
+    async def read_if_as_sent(conversation: Conversation) -> T | None:
+        return await read(conversation) if conversation.accepted.version is version else None
+
+    ahead = await server.converse(spec, read_if_as_sent, ahead=sent)
+    if not isinstance(ahead, HelloRejected) and ahead is not None:
+        return version, ahead
+
+    async def send_then_read(conversation: Conversation) -> T:
+        await conversation.send(records(conversation.accepted.version))
+        return await read(conversation)
+
+    answer = await server.converse(spec, send_then_read)
     if isinstance(answer, HelloRejected):
         raise ServerResponseError(f"server refused at {version.label} a hello it had accepted: {answer.reason}")
     return version, answer

@@ -1,11 +1,12 @@
 """OpenSSL CCS injection (CVE-2014-0224): does the server accept a ChangeCipherSpec before the key exchange?
 
 How: one connection. A ClientHello at the highest version from SSL 3.0 to TLS 1.2 the server accepts (servers
-that also speak TLS 1.3 are tested below it), then, right after the server's flight and before any key exchange,
-a ChangeCipherSpec followed by a record that looks encrypted. A correct server refuses the early ChangeCipherSpec
-at once (usually with an unexpected_message alert). OpenSSL before 1.0.1h, 1.0.0m and 0.9.8za accepted it and
-switched to keys derived from an empty master secret, so it fails to decrypt the next record and answers
-bad_record_mac (or decryption_failed): that answer is the evidence. The reading stops at the first fatal alert.
+that also speak TLS 1.3 are tested below it), then, before any key exchange, a ChangeCipherSpec followed by a
+record that looks encrypted (sent right behind the hello: a server reads them once its flight is out, where it
+would have after waiting for that flight; see ``react_at_baseline``). A correct server refuses the early
+ChangeCipherSpec at once (usually with an unexpected_message alert). OpenSSL before 1.0.1h, 1.0.0m and 0.9.8za
+accepted it and switched to keys derived from an empty master secret, so it fails to decrypt the next record and
+answers bad_record_mac (or decryption_failed): that answer is the evidence. The reading stops at the first fatal alert.
 References: CVE-2014-0224, RFC 5246 §7.1.
 """
 
@@ -18,7 +19,7 @@ import attrs
 
 from tlsprobe._conversation import Conversation, ServerReaction
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._tls12_baseline import converse_at_baseline
+from tlsprobe.checks._tls12_baseline import react_at_baseline
 from tlsprobe.wire import CHANGE_CIPHER_SPEC_PAYLOAD, AlertDescription, ContentType, encode_record
 from tlsprobe.wire._versions import TLSVersion
 
@@ -45,12 +46,13 @@ def interpret_ccs_injection(reaction: ServerReaction) -> bool:
     return alert is not None and alert.description in _DECRYPTION_FAILURES
 
 
-async def _probe(conversation: Conversation) -> ServerReaction:
-    record_version = conversation.accepted.version.wire_code
-    await conversation.send(
-        encode_record(ContentType.change_cipher_spec, record_version, CHANGE_CIPHER_SPEC_PAYLOAD)
-        + encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_ENCRYPTED_LENGTH))
+def _records(version: TLSVersion) -> bytes:
+    return encode_record(ContentType.change_cipher_spec, version.wire_code, CHANGE_CIPHER_SPEC_PAYLOAD) + encode_record(
+        ContentType.handshake, version.wire_code, os.urandom(_FAKE_ENCRYPTED_LENGTH)
     )
+
+
+async def _read(conversation: Conversation) -> ServerReaction:
     return await conversation.reaction()
 
 
@@ -68,7 +70,7 @@ class CCSInjectionCheck:
 
     async def run(self, server: ServerContext) -> CCSInjectionResult:
         """Send the early ChangeCipherSpec and read how the server takes it."""
-        version, reaction = await converse_at_baseline(server, _probe)
+        version, reaction = await react_at_baseline(server, _records, _read)
         return CCSInjectionResult(
             vulnerable=interpret_ccs_injection(reaction), tested_version=version, server_reaction=reaction.summary()
         )

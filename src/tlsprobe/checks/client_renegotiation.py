@@ -39,6 +39,7 @@ class ClientRenegotiationCheck:
     """Client-initiated renegotiation (denial of service)."""
 
     result_type: ClassVar[type] = ClientRenegotiationResult
+    long_held_probe: ClassVar[bool] = True  # a handshake, then a renegotiation refused or not: five round trips
 
     attempts: int = attrs.field(default=10, validator=attrs.validators.in_(range(1, 101)))
     """Renegotiations to try in a row."""

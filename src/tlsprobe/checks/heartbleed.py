@@ -2,8 +2,9 @@
 
 How: one connection. A ClientHello at the highest version from SSL 3.0 to TLS 1.2 the server accepts (servers
 that also speak TLS 1.3 are tested below it: the flaw lives in the TLS <= 1.2 record layer of OpenSSL 1.0.1 to
-1.0.1f), offering the heartbeat extension (RFC 6520); after the server's flight, a heartbeat_request that declares
-16 KiB of payload but carries 16 bytes, then a handshake message no server expects. A fixed server discards the
+1.0.1f), offering the heartbeat extension (RFC 6520); then a heartbeat_request that declares 16 KiB of payload but
+carries 16 bytes, and a handshake message no server expects, both right behind the hello (the server reads them
+once its flight is out, as it would after waiting for it; see ``react_at_baseline``). A fixed server discards the
 heartbeat and answers the second record with an alert; a vulnerable one first answers the heartbeat with 16 KiB
 copied from its memory. Reading stops at that alert or at the heartbeat response, so nothing waits for a timeout.
 References: CVE-2014-0160, RFC 6520 §4.
@@ -18,7 +19,7 @@ import attrs
 
 from tlsprobe._conversation import Conversation, ServerReaction
 from tlsprobe.checks._base import ServerContext
-from tlsprobe.checks._tls12_baseline import converse_at_baseline
+from tlsprobe.checks._tls12_baseline import react_at_baseline
 from tlsprobe.wire import ContentType, encode_record
 from tlsprobe.wire._heartbeat import HeartbeatMessageType, heartbeat_request, parse_heartbeat
 from tlsprobe.wire._versions import TLSVersion
@@ -58,13 +59,14 @@ def interpret_heartbleed(reaction: ServerReaction) -> int:
     return 0
 
 
-async def _probe(conversation: Conversation) -> ServerReaction:
-    record_version = conversation.accepted.version.wire_code
+def _records(version: TLSVersion) -> bytes:
     request = heartbeat_request(os.urandom(_SENT_PAYLOAD_LENGTH), declared_length=_DECLARED_PAYLOAD_LENGTH)
-    await conversation.send(
-        encode_record(ContentType.heartbeat, record_version, request)
-        + encode_record(ContentType.handshake, record_version, _UNEXPECTED_HANDSHAKE_MESSAGE)
+    return encode_record(ContentType.heartbeat, version.wire_code, request) + encode_record(
+        ContentType.handshake, version.wire_code, _UNEXPECTED_HANDSHAKE_MESSAGE
     )
+
+
+async def _read(conversation: Conversation) -> ServerReaction:
     return await conversation.reaction(stop=lambda record: record.content_type == ContentType.heartbeat)
 
 
@@ -82,7 +84,7 @@ class HeartbleedCheck:
 
     async def run(self, server: ServerContext) -> HeartbleedResult:
         """Send the oversized heartbeat request mid-handshake and read what comes back."""
-        version, reaction = await converse_at_baseline(server, _probe, heartbeat=True)
+        version, reaction = await react_at_baseline(server, _records, _read, heartbeat=True)
         leaked = interpret_heartbleed(reaction)
         return HeartbleedResult(
             vulnerable=leaked > 0, leaked_bytes=leaked, tested_version=version, server_reaction=reaction.summary()

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Mapping
-from typing import ClassVar, final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import ClassVar, Literal, final
 
 import anyio
 import attrs
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import MalformedServerResponseError
@@ -32,7 +32,14 @@ from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe._probes import HelloRejected
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._tls12_baseline import tls12_baseline
-from tlsprobe.wire import CHANGE_CIPHER_SPEC_PAYLOAD, CipherSuite, ContentType, KeyExchange, encode_record
+from tlsprobe.wire import (
+    CHANGE_CIPHER_SPEC_PAYLOAD,
+    CipherSuite,
+    ClientHelloSpec,
+    ContentType,
+    KeyExchange,
+    encode_record,
+)
 from tlsprobe.wire._rsa_kex import PaddingVariant, padded_premaster, rsa_client_key_exchange, rsa_encrypt_block
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code, suites_for_version
@@ -124,21 +131,49 @@ class _Probe:
     variant: PaddingVariant
     finish: bool
 
-    async def __call__(self, conversation: Conversation) -> tuple[str, int]:
-        accepted = conversation.accepted
-        numbers = _rsa_key(accepted.certificates).public_numbers()
-        block = padded_premaster(self.variant, (numbers.n.bit_length() + 7) // 8, accepted.version)
-        record_version = accepted.version.wire_code
+    def records(self, key: RSAPublicNumbers, version: TLSVersion) -> bytes:
+        """The ClientKeyExchange with this padding, encrypted to ``key``, and the rest of the client's flight."""
+        block = padded_premaster(self.variant, (key.n.bit_length() + 7) // 8, version)
+        record_version = version.wire_code
         flight = encode_record(
             ContentType.handshake,
             record_version,
-            rsa_client_key_exchange(rsa_encrypt_block(block, numbers.n, numbers.e), accepted.version),
+            rsa_client_key_exchange(rsa_encrypt_block(block, key.n, key.e), version),
         )
         if self.finish:
             flight += encode_record(ContentType.change_cipher_spec, record_version, CHANGE_CIPHER_SPEC_PAYLOAD)
             flight += encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_FINISHED_LENGTH))
-        await conversation.send(flight)
+        return flight
+
+    async def __call__(self, conversation: Conversation) -> tuple[str, int]:
+        """After the server's flight: send the records for the key and version it shows, read the reaction."""
+        accepted = conversation.accepted
+        await conversation.send(self.records(_rsa_key(accepted.certificates).public_numbers(), accepted.version))
         return (await conversation.reaction()).summary(), accepted.cipher_suite
+
+    def ahead(self, key: RSAPublicNumbers, version: TLSVersion) -> Callable[[Conversation], Awaitable[_Answer]]:
+        """For records sent right behind the hello, made for ``key`` and ``version``: read the reaction, unless
+        the flight shows another key or version (None), for which they were wrong."""
+
+        async def read_if_as_sent(conversation: Conversation) -> _Answer:
+            accepted = conversation.accepted
+            certificates = accepted.certificates
+            if accepted.version is not version or not certificates or _rsa_numbers(certificates[0]) != key:
+                return None
+            return (await conversation.reaction()).summary(), accepted.cipher_suite
+
+        return read_if_as_sent
+
+
+_Answer = tuple[str, int] | None  # a reaction's summary and the suite, or None: sent for the wrong key or version
+
+
+def _rsa_numbers(certificate: bytes) -> RSAPublicNumbers | None:
+    try:
+        key = x509.load_der_x509_certificate(certificate).public_key()
+    except ValueError:
+        return None
+    return key.public_numbers() if isinstance(key, RSAPublicKey) else None
 
 
 @final
@@ -159,12 +194,16 @@ class RobotCheck:
 
     async def run(self, server: ServerContext) -> RobotResult:
         """Send the five paddings, repeat when the answers differ, and conclude."""
-        version = (await tls12_baseline(server)).version
+        baseline = await tls12_baseline(server)
+        version = baseline.version
         codes = _rsa_suite_codes(version)
+        # The baseline's certificate, when RSA, is most likely the one RSA key exchange uses (a server with one
+        # RSA certificate): the paddings can then be encrypted before the server's flight comes.
+        known_key = _rsa_numbers(baseline.certificates[0]) if baseline.certificates else None
         rounds = (True, False) if self.cke_only_round else (True,)
         result: RobotResult | None = None
         for finish in rounds:
-            first = await self._round(server, version, codes, finish)
+            first = await self._round(server, version, codes, finish, known_key)
             if first is None:
                 return RobotResult(
                     verdict=RobotVerdict.rsa_key_exchange_not_supported,
@@ -176,7 +215,7 @@ class RobotCheck:
             reactions, suite_code = first
             second = None
             if len(set(reactions.values())) > 1:
-                repeated = await self._round(server, version, codes, finish)
+                repeated = await self._round(server, version, codes, finish, known_key)
                 second = repeated[0] if repeated is not None else None
             result = RobotResult(
                 verdict=interpret_robot(reactions, second),
@@ -199,11 +238,19 @@ class RobotCheck:
 
     @staticmethod
     async def _round(
-        server: ServerContext, version: TLSVersion, codes: list[int], finish: bool
+        server: ServerContext, version: TLSVersion, codes: list[int], finish: bool, known_key: RSAPublicNumbers | None
     ) -> tuple[dict[PaddingVariant, str], int] | None:
-        """The valid block first (None when the server refuses RSA key exchange), then the four malformed ones,
-        each on its own connection, at once (the server's permits bound them)."""
+        """The five paddings, each on its own connection (None when the server refuses RSA key exchange): with
+        ``known_key``, all at once, each right behind its hello (``_pipelined_round``); else, or when the server
+        then shows another key, the valid block first, then the four malformed ones at once, each after the
+        server's flight (the server's permits bound them). A round is made one way or the other, never both: a
+        server might react to records sent early otherwise than to records sent after its flight, which must
+        not read as an oracle."""
         spec = tls_hello(version, codes, server.profile.server_name)
+        if known_key is not None:
+            pipelined = await _pipelined_round(server, spec, finish, known_key)
+            if pipelined != "not as sent":
+                return pipelined
         valid = await server.converse(spec, _Probe(PaddingVariant.valid, finish))
         if isinstance(valid, HelloRejected):
             return None
@@ -219,3 +266,39 @@ class RobotCheck:
                 if variant is not PaddingVariant.valid:
                     group.start_soon(send, variant)
         return {variant: reactions[variant] for variant in PaddingVariant}, suite_code
+
+
+async def _pipelined_round(
+    server: ServerContext, spec: ClientHelloSpec, finish: bool, key: RSAPublicNumbers
+) -> tuple[dict[PaddingVariant, str], int] | Literal["not as sent"] | None:
+    """The valid block, then the four malformed ones at once, each sent right behind its hello, encrypted to
+    ``key``: a server reads them once its flight is out, where it would have after waiting for that flight, so
+    each connection saves a round trip. None when the server refuses RSA key exchange (the valid block's hello
+    alone tells); "not as sent" when a flight showed another key or version, or a hello after the first was
+    refused (which records sent early might have caused): the round must then be made again the usual way."""
+
+    async def send(variant: PaddingVariant) -> _Answer | HelloRejected:
+        probe = _Probe(variant, finish)
+        return await server.converse(spec, probe.ahead(key, spec.version), ahead=probe.records(key, spec.version))
+
+    valid = await send(PaddingVariant.valid)
+    if isinstance(valid, HelloRejected):
+        return None
+    if valid is None:
+        return "not as sent"
+    answers: dict[PaddingVariant, _Answer | HelloRejected] = {PaddingVariant.valid: valid}
+
+    async def send_malformed(variant: PaddingVariant) -> None:
+        answers[variant] = await send(variant)
+
+    async with anyio.create_task_group() as group:
+        for variant in PaddingVariant:
+            if variant is not PaddingVariant.valid:
+                group.start_soon(send_malformed, variant)
+    reactions: dict[PaddingVariant, str] = {}
+    for variant in PaddingVariant:
+        answer = answers[variant]
+        if answer is None or isinstance(answer, HelloRejected):
+            return "not as sent"
+        reactions[variant] = answer[0]
+    return reactions, valid[1]

@@ -78,6 +78,12 @@ class RecordReader:
         """How many received bytes are not yet part of a returned record."""
         return len(self._buffer)
 
+    def take_buffered(self) -> bytes:
+        """The received bytes not yet part of a returned record, which the reader then forgets."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        return rest
+
     def next_record(self) -> Record | None:
         """The next complete record, or None when more bytes are needed."""
         if len(self._buffer) < RECORD_HEADER_LENGTH:

@@ -419,6 +419,11 @@ class ServerFlightReader:
         """Whether the cleartext part of the server's answer is complete."""
         return self._done
 
+    def take_unread(self) -> bytes:
+        """The bytes that came after the last record of the flight in what was fed (the start of the server's
+        reaction to records the client sent right behind its hello), which the reader then forgets."""
+        return self._records.take_buffered()
+
     def feed(self, data: bytes) -> list[ServerEvent]:
         """Consume received bytes and return the events they complete."""
         if self._error is not None:
