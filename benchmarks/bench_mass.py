@@ -209,7 +209,7 @@ def table(report: Report, runs: dict[str, Measurement]) -> None:
         accepted = [counter.accepted for counter in counters]
         timed_out = " (killed: timeout)" if run.measured.timed_out else ""
         report(
-            f"| {name} | {len(counters)} | {run.measured.wall_s:.1f}{timed_out} "
+            f"| {name} | {len(counters)} | {run.measured.wall_s:.2f}{timed_out} "
             f"| {statistics.median(accepted):.0f} ({min(accepted)}-{max(accepted)}) "
             f"| {max(counter.max_concurrent for counter in counters)} | {sum(c.refused for c in counters)} "
             f"| {run.failures} | {run.measured.peak_rss_kib / 1024:.1f} |"
@@ -249,12 +249,19 @@ def limits(report: Report, runs: dict[str, Measurement]) -> None:
 # --- scenarios ------------------------------------------------------------------------------------------------
 
 
+_WALL_TARGETS = {"10": "1/5", "100": "1/10"}  # the targets for tlsprobe's wall time against SSLyze's
+
+
 def scenario_fleet(bench: Bench, scenario: str) -> dict[str, Measurement]:
     servers = _SCENARIO_SERVERS[scenario]
     bench.report(f"## Scenario {scenario}: {servers} servers, {bench.options.rtt_ms:g} ms round trip")
     bench.report()
     runs = tool_runs(bench, scenario, servers, peers=bench.peers_in(scenario))
     table(bench.report, runs)
+    if "tlsprobe" in runs and "SSLyze" in runs:
+        ratio = runs["tlsprobe"].run.measured.wall_s / runs["SSLyze"].run.measured.wall_s
+        bench.report(f"Wall time, tlsprobe / SSLyze: {ratio:.3f} (target: at most {_WALL_TARGETS[scenario]}).")
+        bench.report()
     limits(bench.report, runs)
     skipped = [tool for tool in ("sslscan", "testssl.sh") if tool not in runs]
     if skipped:

@@ -17,7 +17,7 @@ from tlsprobe import (
     ServerTarget,
 )
 from tlsprobe._json import to_jsonable
-from tlsprobe._net import ConnectionPermits, PermitHold, ProbeMeter, chain_step
+from tlsprobe._net import ConnectionPermits, PermitHold, ProbeMeter, chain
 from tlsprobe.testing import CountingProxy, LocalTLSServer
 
 pytestmark = pytest.mark.anyio
@@ -170,25 +170,24 @@ async def test_waiters_are_served_exclusive_first_then_by_priority_then_in_order
     assert served == ["alone", "longer chain", "long chain", "first low", "second low"]
 
 
-def test_chains_rank_by_their_own_steps_and_long_held_probes_lead_the_independent_ones() -> None:
+def test_chains_go_first_in_the_order_they_began_and_long_held_probes_lead_the_independent_ones() -> None:
     busy_check = ProbeMeter(connections=12, in_sequence=True)  # several chains side by side
     lone_chain_check = ProbeMeter(connections=3, in_sequence=True)
     independent = ProbeMeter(connections=40)
-    with chain_step(2):
-        busy_at_step_2 = busy_check.priority
-    with chain_step(5):
-        lone_at_step_5 = lone_chain_check.priority
-        with chain_step(1):
-            nested = lone_chain_check.priority
-        assert lone_chain_check.priority == lone_at_step_5  # the inner step is forgotten on exit
-    assert lone_at_step_5 > busy_at_step_2 > independent.priority
-    assert nested < busy_at_step_2
-    # Outside a chain, a check's probes keep ranking by its connections, and connectivity goes first of all.
-    assert busy_check.priority > lone_chain_check.priority
-    assert ProbeMeter(ahead_of_checks=True).priority > lone_at_step_5
+    with chain():
+        first_chain = lone_chain_check.priority
+        with chain():  # begun later, even inside the first
+            later_chain = busy_check.priority
+        assert lone_chain_check.priority == first_chain  # the inner chain is forgotten on exit
+    with chain():
+        last_chain = busy_check.priority
+    assert first_chain > later_chain > last_chain  # whatever their checks' connections
+    # Outside a chain, a check's probes rank by its connections, below every chain; connectivity goes first of all.
+    assert last_chain > busy_check.priority > lone_chain_check.priority > independent.priority
+    assert ProbeMeter(ahead_of_checks=True).priority > first_chain
     # A probe held for many round trips goes before other independent ones, after every sequence.
     long_held = ProbeMeter(long_held=True).priority
-    assert independent.priority < long_held < min(lone_chain_check.priority, busy_at_step_2, nested)
+    assert independent.priority < long_held < lone_chain_check.priority
 
 
 async def _wait_exclusive_in(permits: ConnectionPermits, scope: anyio.CancelScope) -> None:

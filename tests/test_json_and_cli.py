@@ -55,6 +55,16 @@ def legacy(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
         yield server
 
 
+def test_the_command_ends_without_teardown_but_with_all_its_output_and_status(schema: dict[str, Any]) -> None:
+    # run() leaves with os._exit once its output is flushed: a large output through a pipe arrives whole, and the
+    # exit statuses stay those of main() and argparse.
+    printed = _run_cli("--json-schema")
+    assert printed.returncode == 0 and json.loads(printed.stdout) == schema
+    usage = _run_cli("--no-such-option")
+    assert usage.returncode == 2 and "unrecognized arguments" in usage.stderr
+    assert _run_cli("--help").returncode == 0
+
+
 def test_shipped_schema_is_the_generated_one(schema: dict[str, Any]) -> None:
     shipped = json.loads(resources.files("tlsprobe").joinpath("scan-document.schema.json").read_text())
     assert shipped == schema, "regenerate with: tlsprobe --json-schema > src/tlsprobe/scan-document.schema.json"

@@ -1,7 +1,5 @@
 """``python -m tlsprobe``."""
 
-import sys
+from tlsprobe._cli import run
 
-from tlsprobe._cli import main
-
-sys.exit(main())
+run()

@@ -7,10 +7,11 @@ import contextlib
 import datetime
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import anyio
 
@@ -91,6 +92,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         if targets_file is not None:
             targets_file.close()
     return EXIT_USAGE if invalid else code
+
+
+def run() -> NoReturn:
+    """The ``tlsprobe`` console script and ``python -m tlsprobe``: ``main()``, then, with every output flushed and
+    closed, an exit that skips the interpreter's teardown. A normal exit frees the scan's objects one by one and
+    runs a full garbage collection first, about 45 ms after a 10-server scan (measured), work the operating system
+    does at once; mypy's command ends the same way. An uncaught exception still ends the normal way, traceback
+    and all. Only the command does this: ``main()`` returns its exit code to a caller in the same process."""
+    try:
+        code = main()
+    except SystemExit as exit_request:  # argparse: --help, usage errors
+        code = _exit_status(exit_request.code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def _exit_status(code: object) -> int:
+    """The process status ``sys.exit(code)`` would give: None is 0, an int itself, anything else printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 def _count_target_lines(path: str) -> int | None:

@@ -9,7 +9,7 @@ from the scan-wide connection cap, and gives them back only once the socket is r
 """
 
 from tlsprobe._net._budget import connection_budget
-from tlsprobe._net._connector import ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector, chain_step
+from tlsprobe._net._connector import ConnectionSetup, ProbeMeter, ScanCounters, ServerConnector, chain
 from tlsprobe._net._negotiation import (
     NegotiationError,
     ProxyAuthenticationError,
@@ -33,6 +33,6 @@ __all__ = [
     "ScanCounters",
     "ServerConnector",
     "StartTLSError",
-    "chain_step",
+    "chain",
     "connection_budget",
 ]

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import attrs
 
-from tlsprobe._net import chain_step
+from tlsprobe._net import chain
 
 Pick = Callable[[Sequence[int]], Awaitable[int | None]]
 
@@ -78,17 +78,13 @@ async def picks_until_refused(
     docstring)."""
     order: list[int] = []
     pending = list(offered)
-    if first is not None:
-        choice: int | None = first
-    else:
-        with chain_step(0):
-            choice = await pick(pending)
-    while choice is not None:
-        order.append(choice)
-        pending.remove(choice)
-        if not pending:
-            break
-        with chain_step(len(order)):
+    with chain():
+        choice = first if first is not None else await pick(pending)
+        while choice is not None:
+            order.append(choice)
+            pending.remove(choice)
+            if not pending:
+                break
             choice = await pick(pending[::-1] if alternate and len(order) % 2 else pending)
     return order
 

@@ -29,8 +29,9 @@ of the scan (``_net``) absorb that.
 
 Connections: per way, 1 + ``attempts`` (only 1 when the full handshake gave nothing to resume with), so at most
 3 * (1 + ``attempts``) = 9 with the default 2 attempts, plus the baseline hello shared with other checks (one per
-version it tries: 1 on most servers, 4 on a TLS 1.3-only one). Also reports the ticket lifetime hints and the
-early data a TLS 1.3 ticket allows (the ``early_data`` check tries it).
+version it tries: 1 on most servers, 4 on a TLS 1.3-only one). The TLS 1.3 full handshake is shared with the
+``early_data`` check (``_tls13_ticket``) and counts against whichever of the two asked first. Also reports the
+ticket lifetime hints and the early data a TLS 1.3 ticket allows (the ``early_data`` check tries it).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from tlsprobe._tls._resumption import TICKET_WAIT_S, TLSSession, resumption_hand
 from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.checks._tls13_ticket import tls13_ticket_handshake
 from tlsprobe.wire import AlertDescription, AlertLevel, ClientHelloSpec, ContentType, ExtensionType, encode_record
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_name
@@ -182,9 +184,12 @@ class SessionResumptionCheck:
     ) -> tuple[ResumptionAttempts, TLSSession]:
         """A full handshake, then the resumptions; also the first session."""
         name = server.profile.server_name
-        first = (
-            await server.run_blocking(resumption_handshake, version, name, None, use_tickets, TICKET_WAIT_S)
-        ).session
+        if version is TLSVersion.TLS1_3:
+            first = (await tls13_ticket_handshake(server)).session  # the early-data check reads it too
+        else:
+            first = (
+                await server.run_blocking(resumption_handshake, version, name, None, use_tickets, TICKET_WAIT_S)
+            ).session
         issued = _usable(first, use_tickets)
         attempted = self.attempts if issued else 0
         succeeded = 0
