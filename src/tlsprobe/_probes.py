@@ -253,7 +253,10 @@ class NativeProber:
         again, fully closed. The hellos sent beside the first contact save their closing round trip this way on
         every server that answers half-closed hellos alike (most), at one more hello each on the others."""
         hello = build_client_hello(spec) + then
-        offered = frozenset(spec.cipher_suites)
+
+        async def as_learned(attempt: Attempt) -> list[object]:
+            return await self._exchange(meter, attempt, hello, sslv2=False)
+
         if ahead_of_learning and self._learning and not self._learned.is_set():
             sent_half_closed = False
 
@@ -264,12 +267,13 @@ class NativeProber:
 
             outcome = await self._settled(meter, optimistic)
             await self._learned.wait()
-            if self._half_close or not sent_half_closed:
-                return outcome if isinstance(outcome, HelloRejected) else _interpret_tls_flight(outcome, offered)
-        outcome = await self._settled(meter, lambda attempt: self._exchange(meter, attempt, hello, sslv2=False))
+            if sent_half_closed and not self._half_close:
+                outcome = await self._settled(meter, as_learned)
+        else:
+            outcome = await self._settled(meter, as_learned)
         if isinstance(outcome, HelloRejected):
             return outcome
-        return _interpret_tls_flight(outcome, offered)
+        return _interpret_tls_flight(outcome, frozenset(spec.cipher_suites))
 
     async def first_contact(self, meter: ProbeMeter, spec: ClientHelloSpec) -> tuple[HelloOutcome, Tls13Flight | None]:
         """The first hello to a server (retried as a first contact, see ``_net/_retries``), which is also the

@@ -153,14 +153,12 @@ def resumption_handshake(
         client.do_handshake()
         after = parse_session_text(client.get_session().as_text())
         resumed = offered is not None and session_resumed(offered.details, after)
+        # The client's Finished and a close_notify go together (nassl leaves the Finished in its BIO). Under TLS
+        # 1.3 the server sends its tickets once it has the Finished, then answers the close_notify, so the tickets
+        # and the server's close come in one round trip, not two. An orderly close keeps the session.
+        _close_politely(client)
         if version is TLSVersion.TLS1_3 and ticket_wait_s > 0:
-            # The client's Finished and a close_notify go together (nassl leaves the Finished in its BIO): the
-            # server sends its tickets once it has the Finished, then answers the close_notify, so the tickets
-            # and the server's close come in one round trip, not two. An orderly close keeps the session.
-            _close_politely(client)
             _await_ticket(client, sock, after, ticket_wait_s)
-        else:
-            _close_politely(client)
         session = _session_of(client, version)
     return ResumptionHandshake(resumed=resumed, session=session)
 

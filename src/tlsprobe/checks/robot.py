@@ -240,12 +240,12 @@ class RobotCheck:
     async def _round(
         server: ServerContext, version: TLSVersion, codes: list[int], finish: bool, known_key: RSAPublicNumbers | None
     ) -> tuple[dict[PaddingVariant, str], int] | None:
-        """The five paddings, each on its own connection (None when the server refuses RSA key exchange): with
-        ``known_key``, all at once, each right behind its hello (``_pipelined_round``); else, or when the server
-        then shows another key, the valid block first, then the four malformed ones at once, each after the
-        server's flight (the server's permits bound them). A round is made one way or the other, never both: a
-        server might react to records sent early otherwise than to records sent after its flight, which must
-        not read as an oracle."""
+        """The five paddings, each on its own connection (None when the server refuses RSA key exchange): the
+        valid block first, then the four malformed ones at once (the server's permits bound them). With
+        ``known_key`` each goes right behind its hello (``_pipelined_round``); without it, or when the server
+        then shows another key, each goes after the server's flight. A round is made one way or the other, never
+        both: a server might react to records sent early otherwise than to records sent after its flight, which
+        must not read as an oracle."""
         spec = tls_hello(version, codes, server.profile.server_name)
         if known_key is not None:
             pipelined = await _pipelined_round(server, spec, finish, known_key)
