@@ -13,7 +13,7 @@ from tlsprobe import (
     TLSVersion,
     scan_server,
 )
-from tlsprobe._json import to_jsonable
+from tlsprobe._model._json import to_jsonable
 from tlsprobe.checks import AcceptedCipherSuite, Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
 
 T = TypeVar("T")

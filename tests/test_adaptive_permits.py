@@ -7,16 +7,8 @@ import anyio.abc
 import pytest
 
 from tests.scanning import comparable, observations
-from tlsprobe import (
-    CheckCompleted,
-    CheckFailed,
-    ErrorKind,
-    Limits,
-    ScanConfig,
-    Scanner,
-    ServerTarget,
-)
-from tlsprobe._json import to_jsonable
+from tlsprobe import CheckCompleted, CheckFailed, ErrorKind, Limits, ScanConfig, Scanner, ServerTarget
+from tlsprobe._model._json import to_jsonable
 from tlsprobe._net import ConnectionPermits, PermitHold, ProbeMeter, chain
 from tlsprobe.testing import CountingProxy, LocalTLSServer
 

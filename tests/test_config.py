@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from tlsprobe import ConfigurationError, InvalidTargetLine, Limits, ServerTarget, Timeouts, parse_target_lines
-from tlsprobe._config import HttpProxy, StartTLS
+from tlsprobe._model._config import HttpProxy, StartTLS
 
 
 @pytest.mark.parametrize(

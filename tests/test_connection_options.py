@@ -42,8 +42,8 @@ from tlsprobe import (
 )
 from tlsprobe._cli import main
 from tlsprobe._cli._options import build_parser, scan_config, target_options
-from tlsprobe._config import ClientCredentials, HttpProxy, StartTLS
-from tlsprobe._tls import load_client_identity
+from tlsprobe._model._config import ClientCredentials, HttpProxy, StartTLS
+from tlsprobe._net._identity import load_client_identity
 from tlsprobe.checks import Check, CipherSuitesCheck, ClientRenegotiationCheck
 from tlsprobe.testing import CountingProxy, LocalTLSServer, TestPKI, generate_test_pki
 

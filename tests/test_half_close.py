@@ -7,10 +7,10 @@ import pytest
 
 from tests.scanning import observations
 from tlsprobe import Limits, Scanner, ServerTarget, Timeouts
-from tlsprobe._connectivity import probe_server
 from tlsprobe._net import ConnectionPermits, ProbeMeter, ScanCounters, ServerConnector
-from tlsprobe._probes import NativeProber
-from tlsprobe.checks._base import early_broad_hellos
+from tlsprobe._probing._connectivity import probe_server
+from tlsprobe._probing._prober import NativeProber
+from tlsprobe.checks._base import early_hellos
 from tlsprobe.checks._registry import check_by_name
 from tlsprobe.testing import CountingProxy, LocalTLSServer
 
@@ -70,7 +70,7 @@ async def test_a_front_end_that_drops_half_closed_connections_gets_none_and_the_
     # The scan's own learning hello (a hang-up among other connections is retried alone, as for any probe: only
     # then does it say the server drops half-closed hellos), and each early hello, sent half-closed before the
     # learning decided, then once more fully closed; nothing more.
-    early = len({version for check in _CHECKS for version in early_broad_hellos(check)})
+    early = len({hello.key for check in _CHECKS for hello in early_hellos(check, "127.0.0.1")})
     learning = dropping.half_closed_before_answer - 1 - early
     assert early == 1 and learning in (1, 2)
     assert observations(result) == observations(expected)

@@ -29,9 +29,9 @@ from tlsprobe import (
 )
 from tlsprobe._cli._limits import SCAN_GC_THRESHOLD, fewer_garbage_collections
 from tlsprobe._cli._progress import render_progress
+from tlsprobe._engine._scanner import ScannerStatistics
 from tlsprobe._net import connection_budget
 from tlsprobe._net._budget import RESERVED_DESCRIPTORS
-from tlsprobe._scanner import ScannerStatistics
 from tlsprobe.checks import CipherSuitesCheck, EnumerationMode, HTTPHeadersCheck, SessionResumptionCheck
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.testing import CountingProxy, LocalTLSServer

@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from tlsprobe import ResponseTimeoutError
-from tlsprobe._config import HttpProxy, StartTLS, effective_starttls
+from tlsprobe._model._config import HttpProxy, StartTLS, effective_starttls
 from tlsprobe._net import ProxyAuthenticationError, ProxyError, StartTLSError
 from tlsprobe._net._negotiation import MAX_NEGOTIATION_BYTES, Negotiator, negotiate, negotiate_blocking
 from tlsprobe._net._proxy import HttpConnectNegotiator

@@ -232,7 +232,7 @@ async def test_a_cancelled_scan_gives_back_its_server_slots(modern_server: Local
 
 def test_a_failure_inside_a_task_group_is_described_by_its_own_error() -> None:
     # Checks probe several things at once in task groups; their failures arrive wrapped in exception groups.
-    from tlsprobe._errors import error_from_exception
+    from tlsprobe._engine._errors import error_from_exception
     from tlsprobe._exceptions import ConnectionClosedError
 
     wrapped = ExceptionGroup("probes", [ExceptionGroup("ways", [ConnectionClosedError("server reset")]), KeyError()])

@@ -33,7 +33,7 @@ from tlsprobe import (
     scan_server,
 )
 from tlsprobe._cli import main
-from tlsprobe._config import StartTLS
+from tlsprobe._model._config import StartTLS
 from tlsprobe.checks import (
     CertificateCheck,
     CertificateResult,

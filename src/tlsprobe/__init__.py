@@ -1,18 +1,7 @@
 """tlsprobe: an asyncio-native TLS/SSL server-configuration scanner."""
 
-from tlsprobe._api import scan_server, scan_server_sync
-from tlsprobe._config import (
-    STARTTLS_PORTS,
-    ClientCredentials,
-    HttpProxy,
-    InvalidTargetLine,
-    Limits,
-    ScanConfig,
-    ServerTarget,
-    StartTLS,
-    Timeouts,
-    parse_target_lines,
-)
+from tlsprobe._engine._api import scan_server, scan_server_sync
+from tlsprobe._engine._scanner import Scanner, ScannerStatistics, ScanResults
 from tlsprobe._exceptions import (
     CheckNotApplicable,
     ClientCertificateRequiredError,
@@ -28,9 +17,21 @@ from tlsprobe._exceptions import (
     ServerResponseError,
     TLSProbeError,
 )
-from tlsprobe._json import SCHEMA_VERSION, dumps, scan_document, to_jsonable
-from tlsprobe._json_schema import json_schema
-from tlsprobe._models import (
+from tlsprobe._model._config import (
+    STARTTLS_PORTS,
+    ClientCredentials,
+    HttpProxy,
+    InvalidTargetLine,
+    Limits,
+    ScanConfig,
+    ServerTarget,
+    StartTLS,
+    Timeouts,
+    parse_target_lines,
+)
+from tlsprobe._model._json import SCHEMA_VERSION, dumps, scan_document, to_jsonable
+from tlsprobe._model._json_schema import json_schema
+from tlsprobe._model._results import (
     CheckCompleted,
     CheckError,
     CheckFailed,
@@ -45,7 +46,6 @@ from tlsprobe._models import (
     ServerScanResult,
 )
 from tlsprobe._net import NegotiationError, ProxyAuthenticationError, ProxyError, ProxyUnreachableError, StartTLSError
-from tlsprobe._scanner import Scanner, ScannerStatistics, ScanResults
 from tlsprobe._version import __version__
 from tlsprobe.checks import DEFAULT_CHECKS
 from tlsprobe.wire._versions import TLSVersion

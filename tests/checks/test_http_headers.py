@@ -32,16 +32,7 @@ from tlsprobe._exceptions import (
     ConnectionClosedError,
     MalformedServerResponseError,
 )
-from tlsprobe._http import (
-    HTTPResponse,
-    HTTPResponseParser,
-    StrictTransportSecurity,
-    build_request,
-    host_header,
-    parse_strict_transport_security,
-    resolve_redirect,
-)
-from tlsprobe._models import ErrorKind
+from tlsprobe._model._results import ErrorKind
 from tlsprobe._tls._http import fetch_http_response
 from tlsprobe.checks.http_headers import (
     HTTPHeadersCheck,
@@ -52,6 +43,15 @@ from tlsprobe.checks.http_headers import (
     interpret_redirect,
 )
 from tlsprobe.testing import LocalTLSServer, TestPKI
+from tlsprobe.wire._http import (
+    HTTPResponse,
+    HTTPResponseParser,
+    StrictTransportSecurity,
+    build_request,
+    host_header,
+    parse_strict_transport_security,
+    resolve_redirect,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from tlsprobe._json import to_jsonable
+from tlsprobe._model._json import to_jsonable
 from tlsprobe.trust._ev import CA_BROWSER_FORUM_EV_OID, EV_POLICY_OIDS, EV_ROOTS, EVRoot, EVStatus, ev_status
 
 DIGICERT_EV_OID = "2.16.840.1.114412.2.1"

@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.trust import DAY, NOW, trust_pki
-from tlsprobe._json import to_jsonable
-from tlsprobe._json_schema import json_schema
+from tlsprobe._model._json import to_jsonable
+from tlsprobe._model._json_schema import json_schema
 from tlsprobe.trust import CertificateFacts, ChainFacts, HostnameValidation, KeyType, match_hostname, mozilla_store
 
 INTERMEDIATE = "CN=tlsprobe trust test intermediate"

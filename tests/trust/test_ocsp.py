@@ -16,8 +16,8 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.trust.test_sct import LOG_A, LOG_B, WHEN, der_octet_string, sct_list, serialized_sct
-from tlsprobe._json import to_jsonable
-from tlsprobe._json_schema import json_schema
+from tlsprobe._model._json import to_jsonable
+from tlsprobe._model._json_schema import json_schema
 from tlsprobe.trust._ocsp import (
     OCSPCertStatus,
     OCSPResponseStatus,

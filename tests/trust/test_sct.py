@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlsprobe._json import to_jsonable
+from tlsprobe._model._json import to_jsonable
 from tlsprobe.trust._sct import (
     SCT_LIST_CERTIFICATE_EXTENSION_OID,
     SCTCounts,

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.trust import DAY, NOW, issue, pem, trust_pki
-from tlsprobe._json import to_jsonable
+from tlsprobe._model._json import to_jsonable
 from tlsprobe.trust import (
     HostnameValidation,
     PathValidation,

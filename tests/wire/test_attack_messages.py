@@ -9,12 +9,7 @@ from tlsprobe.checks import PaddingVariant, RobotVerdict
 from tlsprobe.checks.robot import interpret_robot
 from tlsprobe.wire import TLSVersion
 from tlsprobe.wire._heartbeat import HeartbeatMessageType, heartbeat_request, parse_heartbeat
-from tlsprobe.wire._rsa_kex import (
-    PREMASTER_LENGTH,
-    padded_premaster,
-    rsa_client_key_exchange,
-    rsa_encrypt_block,
-)
+from tlsprobe.wire._rsa_kex import PREMASTER_LENGTH, padded_premaster, rsa_client_key_exchange, rsa_encrypt_block
 
 
 def test_heartbeat_request_declares_what_it_is_told_and_carries_padding() -> None:

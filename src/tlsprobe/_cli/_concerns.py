@@ -7,8 +7,8 @@ fails: a scan that did not happen must not pass.
 
 from __future__ import annotations
 
-from tlsprobe._assessment import Severity, Verdict
-from tlsprobe._models import CheckFailed, ConnectivityFailed, ServerScanResult
+from tlsprobe._model._assessment import Severity, Verdict
+from tlsprobe._model._results import CheckFailed, ConnectivityFailed, ServerScanResult
 
 
 def concerns(result: ServerScanResult) -> list[str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import anyio
 
 from tlsprobe._cli._options import EXIT_OK, build_parser, scan_config, selected_checks
-from tlsprobe._config import ServerTarget
+from tlsprobe._cli._scan import run_scan
+from tlsprobe._model._config import ServerTarget
 from tlsprobe.testing import LocalTLSServer, TestPKI, generate_test_pki
 
 
@@ -62,8 +63,6 @@ def _closed_port() -> int:
 
 def run_demo(arguments: Sequence[str]) -> int:
     """Run the demo; output options (``--json-out``, ``--jsonl``, ``--quiet``...) work as for a scan."""
-    from tlsprobe._cli import run_scan
-
     options = build_parser().parse_args(list(arguments))
     with tempfile.TemporaryDirectory(prefix="tlsprobe-demo-") as directory, contextlib.ExitStack() as stack:
         pki = generate_test_pki(Path(directory))

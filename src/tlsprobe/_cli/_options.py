@@ -9,7 +9,8 @@ from typing import Any
 
 import attrs
 
-from tlsprobe._config import (
+from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._model._config import (
     STARTTLS_PORTS,
     ClientCredentials,
     HttpProxy,
@@ -19,8 +20,7 @@ from tlsprobe._config import (
     StartTLS,
     Timeouts,
 )
-from tlsprobe._exceptions import ConfigurationError
-from tlsprobe._tls import load_client_identity
+from tlsprobe._net._identity import load_client_identity
 from tlsprobe._version import __version__
 from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS

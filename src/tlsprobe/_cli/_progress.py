@@ -13,7 +13,7 @@ from typing import TextIO, final
 
 import anyio
 
-from tlsprobe._scanner import ScannerStatistics
+from tlsprobe._engine._scanner import ScannerStatistics
 
 _REFRESH_S = 0.25
 _BAR_WIDTH = 24

@@ -5,8 +5,7 @@ from __future__ import annotations
 from tlsprobe._cli._concerns import concerns
 from tlsprobe._cli._render_certificate import render_certificate
 from tlsprobe._cli._summary import render_summary
-from tlsprobe._http import StrictTransportSecurity
-from tlsprobe._models import (
+from tlsprobe._model._results import (
     CheckCompleted,
     CheckFailed,
     CheckSkipped,
@@ -31,6 +30,7 @@ from tlsprobe.checks.session_resumption import SessionResumptionResult
 from tlsprobe.checks.signature_algorithms import SignatureAlgorithmsResult
 from tlsprobe.policy._findings import suite_weakness
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
+from tlsprobe.wire._http import StrictTransportSecurity
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import named_group_by_code
 

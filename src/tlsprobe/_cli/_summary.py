@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from tlsprobe._assessment import Finding, Grade, Severity, Verdict
-from tlsprobe._models import ServerScanResult
+from tlsprobe._model._assessment import Finding, Grade, Severity, Verdict
+from tlsprobe._model._results import ServerScanResult
 
 _RESET: Final = "\x1b[0m"
 _COLOURS: Final = {"green": "\x1b[32m", "yellow": "\x1b[33m", "red": "\x1b[31m", "bold": "\x1b[1m"}

@@ -17,14 +17,14 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
-from tlsprobe._config import HttpProxy, Limits, StartTLS, Timeouts
 from tlsprobe._exceptions import ConnectionClosedError, ConnectionRejectedError, ConnectTimeoutError
+from tlsprobe._model._config import HttpProxy, Limits, StartTLS, Timeouts
+from tlsprobe._net._identity import HandshakeContext, handshake_context
 from tlsprobe._net._negotiation import Negotiator, ProxyUnreachableError, negotiate, negotiate_blocking
 from tlsprobe._net._permits import ConnectionPermits
 from tlsprobe._net._proxy import HttpConnectNegotiator
 from tlsprobe._net._retries import Attempt, with_retries
 from tlsprobe._net.starttls import starttls_negotiator
-from tlsprobe._tls._identity import HandshakeContext, handshake_context
 
 T = TypeVar("T")
 _DRAIN_SIZE = 65536

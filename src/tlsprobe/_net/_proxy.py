@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 
-from tlsprobe._config import HttpProxy
+from tlsprobe._model._config import HttpProxy
 from tlsprobe._net._negotiation import Negotiator, ProxyAuthenticationError, ProxyError, quote
 
 

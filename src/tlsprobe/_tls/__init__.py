@@ -4,14 +4,10 @@ nassl types never leave this package; foreign errors are translated in ``_errors
 """
 
 from tlsprobe._tls._client_auth import ClientAuthObservation, observe_client_auth
-from tlsprobe._tls._identity import ClientIdentity, HandshakeContext, load_client_identity
 from tlsprobe._tls._renegotiation import count_client_renegotiations
 
 __all__ = [
     "ClientAuthObservation",
-    "ClientIdentity",
-    "HandshakeContext",
     "count_client_renegotiations",
-    "load_client_identity",
     "observe_client_auth",
 ]

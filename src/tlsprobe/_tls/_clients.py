@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from nassl.legacy_ssl_client import LegacySslClient
 from nassl.ssl_client import BaseSslClient, OpenSslVerifyEnum, OpenSslVersionEnum, SslClient
 
-from tlsprobe._tls._identity import current_handshake_context, identity_files
+from tlsprobe._net._identity import current_handshake_context, identity_files
 from tlsprobe.wire._versions import TLSVersion
 
 _NASSL_VERSIONS = {

@@ -13,7 +13,7 @@ from tlsprobe._exceptions import (
     HandshakeError,
     ResponseTimeoutError,
 )
-from tlsprobe._tls._identity import current_handshake_context
+from tlsprobe._net._identity import current_handshake_context
 
 
 @contextmanager

@@ -13,14 +13,10 @@ import time
 from nassl._nassl import OpenSSLError, WantReadError
 from nassl.ssl_client import BaseSslClient, ClientCertificateRequested
 
-from tlsprobe._exceptions import (
-    ClientCertificateRequiredError,
-    ConnectionClosedError,
-    ResponseTimeoutError,
-)
-from tlsprobe._http import HTTPResponse, HTTPResponseParser
+from tlsprobe._exceptions import ClientCertificateRequiredError, ConnectionClosedError, ResponseTimeoutError
 from tlsprobe._tls._clients import new_client
 from tlsprobe._tls._errors import _openssl_reason, translated_errors
+from tlsprobe.wire._http import HTTPResponse, HTTPResponseParser
 from tlsprobe.wire._versions import TLSVersion
 
 _READ_SIZE = 16384

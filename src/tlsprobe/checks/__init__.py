@@ -1,7 +1,7 @@
 """Checks: one module per check, each a frozen ``<Thing>Check`` whose ``run`` gathers through a ServerContext."""
 
-from tlsprobe._http import StrictTransportSecurity
-from tlsprobe.checks._base import Check, ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS, check_by_name
 from tlsprobe.checks.alpn import ALPNCheck, ALPNResult
 from tlsprobe.checks.ccs_injection import CCSInjectionCheck, CCSInjectionResult
@@ -14,12 +14,7 @@ from tlsprobe.checks.certificate import (
     TrustStoreVerdict,
     WithoutSNI,
 )
-from tlsprobe.checks.cipher_suites import (
-    AcceptedCipherSuite,
-    CipherSuitesCheck,
-    CipherSuitesResult,
-    EnumerationMode,
-)
+from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationCheck, ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionCheck, CompressionResult
 from tlsprobe.checks.early_data import EarlyDataCheck, EarlyDataResult
@@ -45,6 +40,7 @@ from tlsprobe.checks.signature_algorithms import (
     SignatureAlgorithmsCheck,
     SignatureAlgorithmsResult,
 )
+from tlsprobe.wire._http import StrictTransportSecurity
 from tlsprobe.wire._rsa_kex import PaddingVariant
 
 __all__ = [

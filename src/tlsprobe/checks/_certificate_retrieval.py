@@ -31,11 +31,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloRejected, Tls13Flight
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire._answers import HelloAccepted, HelloRejected, Tls13Flight
 from tlsprobe.wire._constants import ExtensionType
 from tlsprobe.wire._sigalgs import SIGNATURE_SCHEMES
 from tlsprobe.wire._versions import TLSVersion

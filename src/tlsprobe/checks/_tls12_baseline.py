@@ -16,18 +16,17 @@ that enumeration does.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import attrs
 
-from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import CheckNotApplicable, ServerResponseError
-from tlsprobe._hello_specs import common_suite_codes, offered_schemes, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloOutcome, HelloRejected
-from tlsprobe.checks._base import ServerContext, SharedObservations
+from tlsprobe._probing._context import EarlyHello, ServerContext
+from tlsprobe._probing._conversation import Conversation
+from tlsprobe._probing._hello_specs import common_suite_codes, offered_schemes, tls_hello
 from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire._answers import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 
@@ -74,17 +73,11 @@ async def broad_answer(server: ServerContext, version: TLSVersion) -> HelloOutco
     return await server.shared(_broad_key(version), lambda context: context.hello(spec))
 
 
-async def send_broad_hello_early(
-    shared: SharedObservations,
-    hello: Callable[[ClientHelloSpec], Awaitable[HelloOutcome]],
-    version: TLSVersion,
-    server_name: str | None,
-) -> None:
-    """Send ``broad_hello`` at ``version`` with ``hello`` before any check asks (while the first contact is under
-    way); the checks that ask later get its answer from ``shared``, or the error that ended it."""
-    spec = broad_hello(version, server_name)
-    with contextlib.suppress(Exception):  # kept in ``shared`` for the checks that ask, and raised to them
-        await shared.get(_broad_key(version), lambda: hello(spec))
+def early_broad_hello(version: TLSVersion, server_name: str | None) -> EarlyHello:
+    """``broad_hello`` at ``version``, for the scanner to send before any check asks (while the first contact is
+    under way); the checks that ask later get its answer, or the error that ended it, from the shared
+    observations."""
+    return EarlyHello(key=_broad_key(version), spec=broad_hello(version, server_name))
 
 
 def _broad_key(version: TLSVersion) -> str:

@@ -8,8 +8,8 @@ gets a ticket no other check has offered, from a handshake of its own.
 
 from __future__ import annotations
 
+from tlsprobe._probing._context import ServerContext
 from tlsprobe._tls._resumption import TICKET_WAIT_S, ResumptionHandshake, resumption_handshake
-from tlsprobe.checks._base import ServerContext
 from tlsprobe.wire._versions import TLSVersion
 
 

@@ -19,12 +19,12 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import common_suite_codes, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloRejected
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._hello_specs import common_suite_codes, tls_hello
 from tlsprobe.checks._enumeration import picks_and_order
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire._alpn import ALPN_PROTOCOL_IDS
+from tlsprobe.wire._answers import HelloAccepted, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 
 

@@ -17,10 +17,11 @@ from typing import ClassVar, final
 
 import attrs
 
-from tlsprobe._conversation import Conversation, ServerReaction
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._conversation import Conversation
 from tlsprobe.checks._tls12_baseline import react_at_baseline
 from tlsprobe.wire import CHANGE_CIPHER_SPEC_PAYLOAD, AlertDescription, ContentType, encode_record
+from tlsprobe.wire._reactions import ServerReaction
 from tlsprobe.wire._versions import TLSVersion
 
 _FAKE_ENCRYPTED_LENGTH = 48

@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
 from tlsprobe._exceptions import MalformedServerResponseError
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
 from tlsprobe.checks._certificate_retrieval import (
     CertificateRetrieval,
     OfferedKeyType,

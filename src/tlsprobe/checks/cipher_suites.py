@@ -26,12 +26,12 @@ from typing import ClassVar, final
 import anyio
 import attrs
 
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloOutcome, HelloRejected
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import EarlyHello, ServerContext
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe.checks._enumeration import KnownPick, PickLog, in_offer_order, picks_until_refused, server_order
-from tlsprobe.checks._tls12_baseline import broad_answer, broad_hello
+from tlsprobe.checks._tls12_baseline import broad_answer, broad_hello, early_broad_hello
 from tlsprobe.wire import AlertDescription, EphemeralKey
+from tlsprobe.wire._answers import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import (
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
@@ -101,12 +101,13 @@ class CipherSuitesCheck:
         """``tls1_2_cipher_suites`` and the like."""
         return f"{self.version.value}_cipher_suites"
 
-    @property
-    def early_broad_hellos(self) -> tuple[TLSVersion, ...]:
+    def early_hellos(self, server_name: str | None) -> tuple[EarlyHello, ...]:
         """From SSL 3.0 to TLS 1.2, with the default bundles, the enumeration opens with the shared broad hello
         at its version: the scanner may send it while the first contact is under way."""
         default_opening = self.mode is EnumerationMode.BUNDLE and self.bundle_size == MAX_HELLO_SUITES
-        return (self.version,) if default_opening and TLSVersion.SSL3 <= self.version <= TLSVersion.TLS1_2 else ()
+        if default_opening and TLSVersion.SSL3 <= self.version <= TLSVersion.TLS1_2:
+            return (early_broad_hello(self.version, server_name),)
+        return ()
 
     async def run(self, server: ServerContext) -> CipherSuitesResult:
         """Enumerate; see the module docstring."""

@@ -12,8 +12,8 @@ from typing import ClassVar, final
 
 import attrs
 
+from tlsprobe._probing._context import ServerContext
 from tlsprobe._tls import count_client_renegotiations
-from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire._versions import TLSVersion
 

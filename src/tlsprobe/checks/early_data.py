@@ -22,11 +22,11 @@ from typing import ClassVar, final
 
 import attrs
 
-from tlsprobe._config import DEFAULT_PORT, ServerTarget
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError
-from tlsprobe._models import ClientAuthRequirement
+from tlsprobe._model._config import DEFAULT_PORT, ServerTarget
+from tlsprobe._model._results import ClientAuthRequirement
+from tlsprobe._probing._context import ServerContext
 from tlsprobe._tls._resumption import TICKET_WAIT_S, early_data_handshake
-from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._tls13_ticket import new_tls13_ticket_handshake, tls13_ticket_handshake
 from tlsprobe.wire._versions import TLSVersion
 

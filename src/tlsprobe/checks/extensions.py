@@ -17,7 +17,7 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import ExtensionType
 from tlsprobe.wire._versions import TLSVersion

@@ -15,10 +15,10 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
-from tlsprobe._probes import HelloAccepted
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe.wire import AlertDescription
+from tlsprobe.wire._answers import HelloAccepted
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import TLS_FALLBACK_SCSV
 

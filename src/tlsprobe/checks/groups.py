@@ -30,13 +30,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
-from tlsprobe._probes import HelloAccepted
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, tls_hello
 from tlsprobe.checks._enumeration import KnownPick, picks_and_order
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import broad_hello, tls12_baseline
 from tlsprobe.wire import ClientHelloSpec, EphemeralKeyKind, ffdhe_prime
+from tlsprobe.wire._answers import HelloAccepted
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import (
     GroupKind,

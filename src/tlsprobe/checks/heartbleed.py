@@ -17,11 +17,12 @@ from typing import ClassVar, final
 
 import attrs
 
-from tlsprobe._conversation import Conversation, ServerReaction
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._conversation import Conversation
 from tlsprobe.checks._tls12_baseline import react_at_baseline
 from tlsprobe.wire import ContentType, encode_record
 from tlsprobe.wire._heartbeat import HeartbeatMessageType, heartbeat_request, parse_heartbeat
+from tlsprobe.wire._reactions import ServerReaction
 from tlsprobe.wire._versions import TLSVersion
 
 _SENT_PAYLOAD_LENGTH = 16

@@ -23,9 +23,12 @@ from typing import Any, ClassVar, final
 
 import attrs
 
-from tlsprobe._config import StartTLS
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError, ConfigurationError
-from tlsprobe._http import (
+from tlsprobe._model._config import StartTLS
+from tlsprobe._model._results import ClientAuthRequirement
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._tls._http import fetch_http_response
+from tlsprobe.wire._http import (
     REDIRECT_STATUSES,
     HTTPResponse,
     StrictTransportSecurity,
@@ -35,9 +38,6 @@ from tlsprobe._http import (
     resolve_redirect,
     validate_request_target,
 )
-from tlsprobe._models import ClientAuthRequirement
-from tlsprobe._tls._http import fetch_http_response
-from tlsprobe.checks._base import ServerContext
 from tlsprobe.wire._versions import TLSVersion
 
 # Reported headers whose repetition is worth knowing (the result field name is the header name in snake case).

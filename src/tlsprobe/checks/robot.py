@@ -26,11 +26,10 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
-from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import MalformedServerResponseError
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, tls_hello
-from tlsprobe._probes import HelloRejected
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._conversation import Conversation
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.wire import (
     CHANGE_CIPHER_SPEC_PAYLOAD,
@@ -40,6 +39,7 @@ from tlsprobe.wire import (
     KeyExchange,
     encode_record,
 )
+from tlsprobe.wire._answers import HelloRejected
 from tlsprobe.wire._rsa_kex import PaddingVariant, padded_premaster, rsa_client_key_exchange, rsa_encrypt_block
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code, suites_for_version

@@ -44,15 +44,15 @@ from typing import ClassVar, Final, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable, ClientCertificateRequiredError
-from tlsprobe._hello_specs import tls_hello
-from tlsprobe._models import ClientAuthRequirement
-from tlsprobe._probes import HelloAccepted
+from tlsprobe._model._results import ClientAuthRequirement
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._hello_specs import tls_hello
 from tlsprobe._tls._resumption import TICKET_WAIT_S, TLSSession, resumption_handshake
-from tlsprobe.checks._base import ServerContext
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import tls12_baseline
 from tlsprobe.checks._tls13_ticket import tls13_ticket_handshake
 from tlsprobe.wire import AlertDescription, AlertLevel, ClientHelloSpec, ContentType, ExtensionType, encode_record
+from tlsprobe.wire._answers import HelloAccepted
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_name
 

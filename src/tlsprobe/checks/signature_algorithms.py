@@ -21,13 +21,13 @@ from typing import ClassVar, final
 import attrs
 
 from tlsprobe._exceptions import CheckNotApplicable
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
-from tlsprobe._probes import HelloAccepted, HelloRejected
-from tlsprobe.checks._base import ServerContext
+from tlsprobe._probing._context import ServerContext
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe.checks._enumeration import KnownPick, picks_until_refused
 from tlsprobe.checks._side_by_side import side_by_side
 from tlsprobe.checks._tls12_baseline import broad_hello, tls12_baseline
 from tlsprobe.wire import SignatureScheme, signature_scheme_by_code
+from tlsprobe.wire._answers import HelloAccepted, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import KeyExchange, suites_for_version
 

@@ -9,7 +9,7 @@ A ``Scanner`` whose ``ScanConfig`` has a ``policy`` fills ``ServerScanResult.com
 always filled.
 """
 
-from tlsprobe._assessment import (
+from tlsprobe._model._assessment import (
     Compliance,
     Deviation,
     Finding,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from tlsprobe._assessment import Policy
-from tlsprobe._models import ServerScanResult
+from tlsprobe._model._assessment import Policy
+from tlsprobe._model._results import ServerScanResult
 from tlsprobe.policy._compliance import evaluate_policy
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._grade import grade

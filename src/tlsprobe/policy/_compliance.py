@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from tlsprobe._assessment import Compliance, Deviation, Finding, Policy, UnevaluatedRule, Verdict, Vulnerability
-from tlsprobe._models import ServerScanResult
+from tlsprobe._model._assessment import Compliance, Deviation, Finding, Policy, UnevaluatedRule, Verdict, Vulnerability
+from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks.certificate import CertificateDeployment
 from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.policy._findings import derive_findings

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
-from tlsprobe._assessment import Finding, Severity
-from tlsprobe._models import CheckCompleted, ServerScanResult
+from tlsprobe._model._assessment import Finding, Severity
+from tlsprobe._model._results import CheckCompleted, ServerScanResult
 from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.certificate import CertificateResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from tlsprobe._assessment import Finding, Grade, GradeCap, Severity
-from tlsprobe._models import ServerScanResult
+from tlsprobe._model._assessment import Finding, Grade, GradeCap, Severity
+from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._observed import NotObserved, Observations

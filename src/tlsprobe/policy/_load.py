@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from tlsprobe._assessment import Policy, Vulnerability
 from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._model._assessment import Policy, Vulnerability
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_name, named_group_by_name
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TypeVar
 
-from tlsprobe._models import CheckFailed, CheckOutcome, CheckSkipped, ServerScanResult
+from tlsprobe._model._results import CheckFailed, CheckOutcome, CheckSkipped, ServerScanResult
 from tlsprobe.checks.certificate import CertificateDeployment, CertificateResult
 from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesResult
 from tlsprobe.checks.groups import SupportedGroupsResult

@@ -24,12 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 
-from tlsprobe.trust._sct import (
-    SCT_LIST_OCSP_EXTENSION_OID,
-    SCTSource,
-    SignedCertificateTimestamp,
-    parse_sct_extension,
-)
+from tlsprobe.trust._sct import SCT_LIST_OCSP_EXTENSION_OID, SCTSource, SignedCertificateTimestamp, parse_sct_extension
 
 __all__ = [
     "OCSPCertStatus",

@@ -23,13 +23,7 @@ from tlsprobe.wire._hello import (
     client_hello_body,
     parse_client_hello,
 )
-from tlsprobe.wire._keyshare import (
-    ffdhe_prime,
-    key_share_entry,
-    shared_secret,
-    supports_decryption,
-    supports_key_share,
-)
+from tlsprobe.wire._keyshare import ffdhe_prime, key_share_entry, shared_secret, supports_decryption, supports_key_share
 from tlsprobe.wire._records import MAX_FRAGMENT_LENGTH, MAX_RECORD_LENGTH, Record, RecordReader, encode_record
 from tlsprobe.wire._server import (
     Alert,

@@ -6,7 +6,7 @@ raises ``StartTLSError`` quoting the server when it refuses or does not speak th
 
 from __future__ import annotations
 
-from tlsprobe._config import StartTLS
+from tlsprobe._model._config import StartTLS
 from tlsprobe._net._negotiation import Negotiator
 from tlsprobe._net.starttls._ftp import FTPNegotiator
 from tlsprobe._net.starttls._imap import IMAPNegotiator

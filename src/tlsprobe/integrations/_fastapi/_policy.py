@@ -30,8 +30,8 @@ from typing import Final, final
 import anyio
 import attrs
 
-from tlsprobe._config import IPAddress, ServerTarget, _validate_host
 from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._model._config import IPAddress, ServerTarget, _validate_host
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -30,9 +30,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tlsprobe._config import ScanConfig, ServerTarget
+from tlsprobe._engine._scanner import Scanner
 from tlsprobe._exceptions import ConfigurationError
-from tlsprobe._scanner import Scanner
+from tlsprobe._model._config import ScanConfig, ServerTarget
 from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.integrations._fastapi._policy import TargetPolicy, TargetProblem, vet_target

@@ -21,9 +21,9 @@ from typing import Any, final
 import anyio
 import anyio.abc
 
-from tlsprobe._config import ServerTarget
-from tlsprobe._json import to_jsonable
-from tlsprobe._scanner import Scanner
+from tlsprobe._engine._scanner import Scanner
+from tlsprobe._model._config import ServerTarget
+from tlsprobe._model._json import to_jsonable
 from tlsprobe.checks._base import Check
 
 logger = logging.getLogger("tlsprobe.integrations.fastapi")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, final
 
@@ -23,11 +23,10 @@ import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from tlsprobe._config import ScanConfig, ServerTarget, effective_starttls
-from tlsprobe._connectivity import probe_server, resolve, resolve_all
-from tlsprobe._errors import error_from_exception
+from tlsprobe._engine._errors import error_from_exception
 from tlsprobe._exceptions import CheckNotApplicable, ConfigurationError
-from tlsprobe._models import (
+from tlsprobe._model._config import ScanConfig, ServerTarget, effective_starttls
+from tlsprobe._model._results import (
     CheckCompleted,
     CheckFailed,
     CheckOutcome,
@@ -46,19 +45,15 @@ from tlsprobe._net import (
     ServerConnector,
     connection_budget,
 )
-from tlsprobe._probes import NativeProber
-from tlsprobe._tls import HandshakeContext, load_client_identity
-from tlsprobe.checks._base import (
-    Check,
-    ServerContext,
-    SharedObservations,
-    early_broad_hellos,
-    long_held_probe,
-    probes_in_sequence,
-)
+from tlsprobe._net._identity import HandshakeContext, load_client_identity
+from tlsprobe._probing._connectivity import probe_server, resolve, resolve_all
+from tlsprobe._probing._context import EarlyHello, ServerContext, SharedObservations
+from tlsprobe._probing._prober import NativeProber
+from tlsprobe.checks._base import Check, early_hellos, long_held_probe, probes_in_sequence
 from tlsprobe.checks._registry import DEFAULT_CHECKS
-from tlsprobe.checks._tls12_baseline import send_broad_hello_early
 from tlsprobe.policy._assess import assess
+from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire._answers import HelloOutcome
 
 TargetInput = ServerTarget | str
 
@@ -344,19 +339,27 @@ async def _send_early_hellos(
     target: ServerTarget,
     checks: Sequence[Check[Any]],
 ) -> None:
-    """The broad hellos the checks will ask for on any server that speaks their versions, sent beside the first
-    contact once it has a connection (so never to a server that is not there), instead of after it: the
+    """The hellos the checks will ask for on any server that answers (``Check.early_hellos``), sent beside the
+    first contact once it has a connection (so never to a server that is not there), instead of after it: the
     connectivity phase has the server to itself for a round trip or two, with permits to spare. They count as
-    connectivity's connections; on a server without these versions they cost a refused hello each."""
+    connectivity's connections; on a server without their versions they cost a refused hello each."""
+    hellos = {hello.key: hello for check in checks for hello in early_hellos(check, target.server_name)}
+    if not hellos:
+        return
     # Newest first: the shared baseline hello is TLS 1.2's, which most checks wait for; should the server refuse
     # some of these connections, the last ones to arrive are those it refuses.
-    versions = sorted({version for check in checks for version in early_broad_hellos(check)}, reverse=True)
-    if not versions:
-        return
-    hello = functools.partial(prober.hello, meter, ahead_of_learning=True)
+    ordered = sorted(hellos.values(), key=lambda hello: hello.spec.version, reverse=True)
+    send = functools.partial(prober.hello, meter, ahead_of_learning=True)
     async with anyio.create_task_group() as group:
-        for version in versions:
-            group.start_soon(send_broad_hello_early, shared, hello, version, target.server_name)
+        for hello in ordered:
+            group.start_soon(_send_early_hello, shared, send, hello)
+
+
+async def _send_early_hello(
+    shared: SharedObservations, send: Callable[[ClientHelloSpec], Awaitable[HelloOutcome]], hello: EarlyHello
+) -> None:
+    with contextlib.suppress(Exception):  # kept in ``shared`` for the checks that ask, and raised to them
+        await shared.get(hello.key, lambda: send(hello.spec))
 
 
 async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMeter) -> CheckOutcome:

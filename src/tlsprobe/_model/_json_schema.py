@@ -13,9 +13,9 @@ from typing import Any
 import attrs
 from cryptography import x509
 
-from tlsprobe._config import InvalidTargetLine
-from tlsprobe._json import SCHEMA_VERSION
-from tlsprobe._models import CheckCompleted, ServerScanResult
+from tlsprobe._model._config import InvalidTargetLine
+from tlsprobe._model._json import SCHEMA_VERSION
+from tlsprobe._model._results import CheckCompleted, ServerScanResult
 
 
 class _SchemaBuilder:

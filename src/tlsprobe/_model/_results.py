@@ -8,8 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from tlsprobe._assessment import Compliance, Finding, Grade
-from tlsprobe._config import ServerTarget, StartTLS
+from tlsprobe._model._assessment import Compliance, Finding, Grade
+from tlsprobe._model._config import ServerTarget, StartTLS
 from tlsprobe.wire._catalogue_types import CipherSuite
 from tlsprobe.wire._versions import TLSVersion
 

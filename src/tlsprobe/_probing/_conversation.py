@@ -2,80 +2,23 @@
 observes what the server does next. The byte-level vulnerability probes (Heartbleed, CCS injection, ROBOT) are
 built on this.
 
-A server's reaction is data, never an exception: the records it sent (up to its first fatal alert), then how the
-exchange ended (the server closed or reset the connection, or stayed silent for the read timeout).
+A server's reaction is data, never an exception (``wire/_reactions.py``).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
-import attrs
 
-from tlsprobe._config import Timeouts
-from tlsprobe.wire import Alert, AlertLevel, ContentType, Record, RecordReader
-
-if TYPE_CHECKING:
-    from tlsprobe._probes import HelloAccepted
+from tlsprobe._model._config import Timeouts
+from tlsprobe.wire import Record, RecordReader
+from tlsprobe.wire._answers import HelloAccepted
+from tlsprobe.wire._reactions import ReactionEnd, ServerReaction, is_fatal_alert
 
 _RECEIVE_SIZE = 65536
 _MAX_REACTION_BYTES = 256 * 1024
-
-
-class ReactionEnd(enum.Enum):
-    """How reading the server's reaction stopped."""
-
-    fatal_alert = "fatal_alert"
-    """It sent a fatal alert (the last record)."""
-    closed = "closed"
-    """It closed the connection."""
-    reset = "reset"
-    """It reset the connection."""
-    silent = "silent"
-    """It sent nothing more within the read timeout."""
-    enough = "enough"
-    """The caller had seen what it needed."""
-
-
-@attrs.frozen(kw_only=True)
-class ServerReaction:
-    """What the server did after the check's records."""
-
-    records: tuple[Record, ...]
-    """Every record received, in order."""
-    end: ReactionEnd
-    """Why reading stopped."""
-
-    @property
-    def alerts(self) -> tuple[Alert, ...]:
-        """The alerts among the records, the first of each alert record (encrypted alerts cannot be read)."""
-        return tuple(alert for record in self.records if (alert := _alert(record)) is not None)
-
-    @property
-    def fatal_alert(self) -> Alert | None:
-        """The first fatal alert, if any."""
-        return next((alert for alert in self.alerts if alert.level == AlertLevel.fatal), None)
-
-    def summary(self) -> str:
-        """A stable description, equal for equal reactions: the content types and alerts, then the ending."""
-        parts: list[str] = []
-        for record in self.records:
-            alert = _alert(record)
-            name = _content_type_name(record.content_type) if alert is None else f"alert {alert.description_name}"
-            parts.append(name)
-        parts.append(self.end.value)
-        return ", ".join(parts)
-
-
-def _content_type_name(content_type: int) -> str:
-    try:
-        return ContentType(content_type).name
-    except ValueError:
-        return f"content type {content_type}"
 
 
 class Conversation:
@@ -123,7 +66,7 @@ class Conversation:
         while True:
             while (record := reader.next_record()) is not None:
                 records.append(record)
-                if _is_fatal_alert(record):
+                if is_fatal_alert(record):
                     return ReactionEnd.fatal_alert
                 if stop(record):
                     return ReactionEnd.enough
@@ -134,15 +77,3 @@ class Conversation:
             except (anyio.BrokenResourceError, OSError):
                 return ReactionEnd.reset
             reader.feed(data)
-
-
-def _alert(record: Record) -> Alert | None:
-    """The (first) alert a cleartext alert record carries; None for any other record."""
-    if record.content_type != ContentType.alert or len(record.payload) < 2:
-        return None
-    return Alert(level=record.payload[0], description=record.payload[1])
-
-
-def _is_fatal_alert(record: Record) -> bool:
-    alert = _alert(record)
-    return alert is not None and alert.level == AlertLevel.fatal

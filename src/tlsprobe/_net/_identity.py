@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tlsprobe._config import ClientCredentials
 from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._model._config import ClientCredentials
 
 _PrivateKey = (
     rsa.RSAPrivateKey

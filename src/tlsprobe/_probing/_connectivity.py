@@ -19,13 +19,14 @@ import socket
 import anyio
 import attrs
 
-from tlsprobe._config import IPAddress, ScanConfig, ServerTarget
 from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, HandshakeError, ServerResponseError
-from tlsprobe._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
-from tlsprobe._models import ClientAuthRequirement, ServerProfile
+from tlsprobe._model._config import IPAddress, ScanConfig, ServerTarget
+from tlsprobe._model._results import ClientAuthRequirement, ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
-from tlsprobe._probes import HelloAccepted, HelloRejected, NativeProber, Tls13Flight
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
+from tlsprobe._probing._prober import NativeProber
 from tlsprobe._tls import observe_client_auth
+from tlsprobe.wire._answers import HelloAccepted, HelloRejected, Tls13Flight
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
 

@@ -12,8 +12,8 @@ from typing import Any, Final
 
 import attrs
 
-from tlsprobe._assessment import Policy
 from tlsprobe._exceptions import ConfigurationError
+from tlsprobe._model._assessment import Policy
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

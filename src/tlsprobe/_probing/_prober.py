@@ -19,138 +19,54 @@ as a rejection.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
 import attrs
 from anyio.abc import SocketStream
 
-from tlsprobe._config import Timeouts
-from tlsprobe._conversation import Conversation
 from tlsprobe._exceptions import (
     ConnectionClosedError,
     MalformedServerResponseError,
     ResponseTimeoutError,
     TLSProbeError,
 )
+from tlsprobe._model._config import Timeouts
 from tlsprobe._net import Attempt, ProbeMeter, ServerConnector
+from tlsprobe._probing._conversation import Conversation
 from tlsprobe.wire import (
     Alert,
     AlertLevel,
-    CertificateMessage,
-    CertificateRequest,
-    CertificateStatus,
-    CertificateVerify,
-    ChangeCipherSpec,
     ClientHelloSpec,
-    EncryptedExtensions,
-    EphemeralKey,
     HelloRetryRequest,
     ServerFlightReader,
     ServerHello,
     ServerHelloDone,
-    ServerKeyExchange,
     SSL2ServerHello,
-    Tls13Certificate,
-    Tls13CertificateRequest,
     Tls13FlightDecryptor,
     Tls13UnsupportedError,
     build_client_hello,
     build_sslv2_client_hello,
-    ephemeral_key_for_tls13_group,
-    parse_signed_server_key_exchange,
     supports_decryption,
 )
+from tlsprobe.wire._answers import (
+    FirstContact,
+    HelloAccepted,
+    HelloOutcome,
+    HelloRejected,
+    SSL2Accepted,
+    SSL2Outcome,
+    Tls13Flight,
+    interpret_tls13_flight,
+    interpret_tls_flight,
+)
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import cipher_suite_by_code
 
 T = TypeVar("T")
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
 """Starts a task (a task group's ``start_soon``)."""
 _RECEIVE_SIZE = 65536
-
-
-@attrs.frozen(kw_only=True)
-class HelloAccepted:
-    """The server answered the hello with a ServerHello (or a HelloRetryRequest, which also picks a suite)."""
-
-    version: TLSVersion
-    """The negotiated version."""
-    cipher_suite: int
-    """The code of the suite the server picked."""
-    server_hello: ServerHello | None
-    """The ServerHello; None when the server answered with a HelloRetryRequest."""
-    hello_retry_request: HelloRetryRequest | None
-    """The HelloRetryRequest, when the server asked for another key share."""
-    certificates: tuple[bytes, ...]
-    """DER certificates of the TLS <= 1.2 Certificate message (empty under TLS 1.3: encrypted)."""
-    ephemeral_key: EphemeralKey | None
-    """The server's ephemeral key (TLS <= 1.2 ServerKeyExchange, or the TLS 1.3 group)."""
-    certificate_requested: bool
-    """A TLS <= 1.2 CertificateRequest was seen (TLS 1.3 requests are encrypted and not visible here)."""
-    signature_scheme: int | None = None
-    """The SignatureScheme of a TLS 1.2 ServerKeyExchange (None when there is none)."""
-    ocsp_response: bytes | None = None
-    """The DER OCSP response of a TLS <= 1.2 CertificateStatus message (None when nothing was stapled)."""
-    abbreviated: bool = False
-    """A TLS <= 1.2 ChangeCipherSpec came right after the ServerHello (and any NewSessionTicket): the server
-    resumed the session the hello offered, with an abbreviated handshake."""
-
-
-@attrs.frozen(kw_only=True)
-class HelloRejected:
-    """The server refused the hello."""
-
-    alert: Alert | None
-    """The alert it sent, if any."""
-    reason: str
-    """A sentence for people."""
-
-
-@attrs.frozen(kw_only=True)
-class SSL2Accepted:
-    """The server answered an SSL 2.0 CLIENT-HELLO with a SERVER-HELLO."""
-
-    cipher_kinds: tuple[int, ...]
-    """The cipher kinds it supports among those offered."""
-    certificate: bytes
-    """Its DER certificate."""
-
-
-@attrs.frozen(kw_only=True)
-class Tls13Flight:
-    """A TLS 1.3 server's handshake flight, decrypted with the probe's own key share."""
-
-    cipher_suite: int
-    """The suite the server picked."""
-    key_share_group: int
-    """The group of the key exchange."""
-    encrypted_extensions: EncryptedExtensions
-    """ALPN, early data, server name acknowledgement..."""
-    certificate_request: Tls13CertificateRequest | None
-    """The server's request for a client certificate, if any."""
-    certificate: Tls13Certificate | None
-    """The chain, with the OCSP response and SCTs of each entry."""
-    certificate_verify: CertificateVerify | None
-    """The signature scheme the server used, and whether the signature verifies."""
-
-
-@attrs.frozen(kw_only=True)
-class FirstContact:
-    """The first hello a server accepted, kept so that checks whose own first hello would ask the same (or
-    less) can read this answer instead of opening a connection."""
-
-    spec: ClientHelloSpec
-    """What the hello offered."""
-    answer: HelloAccepted
-    """The server's answer."""
-    flight: Tls13Flight | None
-    """Its TLS 1.3 flight, decrypted (None: another version, a HelloRetryRequest, or not readable)."""
-
-
-HelloOutcome = HelloAccepted | HelloRejected
-SSL2Outcome = SSL2Accepted | HelloRejected
 
 
 class _SilentClose(ConnectionClosedError):  # noqa: N818 - control flow
@@ -226,7 +142,7 @@ class NativeProber:
 
         try:
             events = await self._settled(meter, exchange)
-            answer = events if isinstance(events, HelloRejected) else _interpret_tls_flight(events, offered)
+            answer = events if isinstance(events, HelloRejected) else interpret_tls_flight(events, offered)
         except TLSProbeError:
             return
         await self._first_contact_done.wait()
@@ -273,7 +189,7 @@ class NativeProber:
             outcome = await self._settled(meter, as_learned)
         if isinstance(outcome, HelloRejected):
             return outcome
-        return _interpret_tls_flight(outcome, frozenset(spec.cipher_suites))
+        return interpret_tls_flight(outcome, frozenset(spec.cipher_suites))
 
     async def first_contact(self, meter: ProbeMeter, spec: ClientHelloSpec) -> tuple[HelloOutcome, Tls13Flight | None]:
         """The first hello to a server (retried as a first contact, see ``_net/_retries``), which is also the
@@ -308,7 +224,7 @@ class NativeProber:
             if isinstance(outcome, HelloRejected):
                 return outcome, None
             events, flight = outcome
-            answer = _interpret_tls_flight(events, frozenset(spec.cipher_suites))
+            answer = interpret_tls_flight(events, frozenset(spec.cipher_suites))
             if isinstance(answer, HelloAccepted):
                 self._first_contact = FirstContact(spec=spec, answer=answer, flight=flight)
             return answer, flight
@@ -357,7 +273,7 @@ class NativeProber:
             return None
         try:
             with anyio.fail_after(self._timeouts.read_s):
-                flight = _tls13_flight(await _rest_of_tls13_flight(stream, hello, received), server_hello)
+                flight = interpret_tls13_flight(await _rest_of_tls13_flight(stream, hello, received), server_hello)
         except (TimeoutError, anyio.BrokenResourceError, OSError, TLSProbeError, ValueError):
             return None  # the flight was only a bonus: the nassl handshake of the connectivity phase tells
         return None if isinstance(flight, HelloRejected) else flight
@@ -405,7 +321,7 @@ class NativeProber:
                 raise ConnectionClosedError("server reset the connection during its TLS 1.3 flight") from None
             except Tls13UnsupportedError as error:
                 raise MalformedServerResponseError(f"cannot follow the server's TLS 1.3 flight: {error}") from None
-        return _tls13_flight(events, first)
+        return interpret_tls13_flight(events, first)
 
     async def converse(
         self,
@@ -427,7 +343,7 @@ class NativeProber:
             async with self._connector.connect(meter, attempt) as stream:
                 unread = bytearray()
                 events = await self._send_and_read_flight(stream, hello, sslv2=False, unread=unread)
-                outcome = _interpret_tls_flight(events, offered)
+                outcome = interpret_tls_flight(events, offered)
                 if isinstance(outcome, HelloRejected):
                     return outcome
                 if not any(isinstance(event, ServerHelloDone) for event in events):
@@ -543,96 +459,3 @@ async def _first_answer(stream: SocketStream, received: bytearray) -> ServerHell
                 return event
             if isinstance(event, Alert) and event.level != AlertLevel.warning:
                 return HelloRejected(alert=event, reason=f"server sent the alert {event.description_name}")
-
-
-def _tls13_flight(events: Sequence[object], server_hello: ServerHello) -> Tls13Flight | HelloRejected:
-    found: dict[type, object] = {}
-    for event in events:
-        if isinstance(event, Alert):
-            return HelloRejected(alert=event, reason=f"server sent the alert {event.description_name}")
-        found.setdefault(type(event), event)
-    extensions = found.get(EncryptedExtensions)
-    if not isinstance(extensions, EncryptedExtensions) or server_hello.key_share_group is None:
-        raise MalformedServerResponseError("server's TLS 1.3 flight has no EncryptedExtensions or key share")
-    request, certificate, verify = (
-        found.get(Tls13CertificateRequest),
-        found.get(Tls13Certificate),
-        found.get(CertificateVerify),
-    )
-    return Tls13Flight(
-        cipher_suite=server_hello.cipher_suite,
-        key_share_group=server_hello.key_share_group,
-        encrypted_extensions=extensions,
-        certificate_request=request if isinstance(request, Tls13CertificateRequest) else None,
-        certificate=certificate if isinstance(certificate, Tls13Certificate) else None,
-        certificate_verify=verify if isinstance(verify, CertificateVerify) else None,
-    )
-
-
-def _interpret_tls_flight(events: list[object], offered: frozenset[int]) -> HelloOutcome:
-    # Some servers send a warning alert (unrecognized_name) and carry on with their ServerHello.
-    answers = [event for event in events if not (isinstance(event, Alert) and event.level == AlertLevel.warning)]
-    first = answers[0] if answers else events[0]
-    if isinstance(first, Alert):
-        return HelloRejected(alert=first, reason=f"server sent the alert {first.description_name}")
-    if isinstance(first, HelloRetryRequest):
-        _check_offered(first.cipher_suite, offered)
-        key = ephemeral_key_for_tls13_group(first.selected_group) if first.selected_group is not None else None
-        return HelloAccepted(
-            version=TLSVersion.TLS1_3,
-            cipher_suite=first.cipher_suite,
-            server_hello=None,
-            hello_retry_request=first,
-            certificates=(),
-            ephemeral_key=key,
-            certificate_requested=False,
-        )
-    if not isinstance(first, ServerHello):
-        raise MalformedServerResponseError(f"server answered the ClientHello with {type(first).__name__}")
-    _check_offered(first.cipher_suite, offered)
-    certificates: tuple[bytes, ...] = ()
-    ephemeral_key: EphemeralKey | None = None
-    requested = False
-    signature_scheme: int | None = None
-    ocsp_response: bytes | None = None
-    abbreviated = False
-    if first.version is TLSVersion.TLS1_3 and first.key_share_group is not None:
-        ephemeral_key = ephemeral_key_for_tls13_group(first.key_share_group)
-    for event in answers[1:]:
-        if isinstance(event, CertificateMessage):
-            certificates = event.certificates
-        elif isinstance(event, ServerKeyExchange):
-            ephemeral_key, signature_scheme = _read_key_exchange(event, first)
-        elif isinstance(event, CertificateRequest):
-            requested = True
-        elif isinstance(event, CertificateStatus):
-            ocsp_response = event.ocsp_response
-        elif isinstance(event, ChangeCipherSpec):
-            abbreviated = True
-    return HelloAccepted(
-        version=first.version,
-        cipher_suite=first.cipher_suite,
-        server_hello=first,
-        hello_retry_request=None,
-        certificates=certificates,
-        ephemeral_key=ephemeral_key,
-        certificate_requested=requested,
-        signature_scheme=signature_scheme,
-        ocsp_response=ocsp_response,
-        abbreviated=abbreviated,
-    )
-
-
-def _read_key_exchange(message: ServerKeyExchange, hello: ServerHello) -> tuple[EphemeralKey | None, int | None]:
-    suite = cipher_suite_by_code(hello.cipher_suite)
-    if suite is None:
-        return None, None
-    try:
-        return parse_signed_server_key_exchange(message.body, suite.key_exchange, hello.version)
-    except ValueError:
-        return None, None  # PSK and SRP key exchanges carry no ephemeral key to report
-
-
-def _check_offered(cipher_suite: int, offered: frozenset[int]) -> None:
-    if cipher_suite not in offered:
-        raise MalformedServerResponseError(f"server chose cipher suite 0x{cipher_suite:04x}, which was not offered")

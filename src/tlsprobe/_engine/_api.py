@@ -15,9 +15,9 @@ from typing import Any
 
 import anyio
 
-from tlsprobe._config import ScanConfig, ServerTarget
-from tlsprobe._models import ServerScanResult
-from tlsprobe._scanner import Scanner
+from tlsprobe._engine._scanner import Scanner
+from tlsprobe._model._config import ScanConfig, ServerTarget
+from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 

@@ -17,7 +17,7 @@ from tlsprobe._exceptions import (
     ServerOverloadedError,
     ServerResponseError,
 )
-from tlsprobe._models import CheckError, ErrorKind
+from tlsprobe._model._results import CheckError, ErrorKind
 
 # Most specific first: the first matching class wins.
 _ERROR_KINDS: tuple[tuple[type[Exception], ErrorKind], ...] = (

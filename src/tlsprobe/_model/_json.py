@@ -22,8 +22,8 @@ import attrs
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tlsprobe._config import InvalidTargetLine
-from tlsprobe._models import ServerScanResult
+from tlsprobe._model._config import InvalidTargetLine
+from tlsprobe._model._results import ServerScanResult
 from tlsprobe._version import __version__
 
 SCHEMA_VERSION: Final = 1
