@@ -88,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> NoReturn:
     """The ``tlsprobe`` console script and ``python -m tlsprobe``: ``main()``, then, with every output flushed and
     closed, an exit that skips the interpreter's teardown. A normal exit frees the scan's objects one by one and
-    runs a full garbage collection first, about 45 ms after a 10-server scan (measured), work the operating system
-    does at once; mypy's command ends the same way. An uncaught exception still ends the normal way, traceback
+    runs a full garbage collection first (tens of milliseconds after a scan, see CHANGELOG.md), work the operating
+    system does at once; mypy's command ends the same way. An uncaught exception still ends the normal way, traceback
     and all. Only the command does this: ``main()`` returns its exit code to a caller in the same process."""
     try:
         code = main()

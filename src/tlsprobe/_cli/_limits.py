@@ -30,8 +30,9 @@ SCAN_GC_THRESHOLD = 50_000
 @contextlib.contextmanager
 def fewer_garbage_collections() -> Iterator[None]:
     """Collect garbage less often while the block runs, and never look again at what exists when it starts (the
-    imported modules, mostly). A scan allocates many short-lived objects per connection; with the defaults the
-    collector took about 8 % of the CPU of a 100-server scan. Restored on exit."""
+    imported modules, mostly). A scan allocates many short-lived objects per connection, and with the default
+    thresholds the collector takes a noticeable share of a mass scan's CPU (benchmarks/RESULTS.md). Restored on
+    exit."""
     threshold = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(max(threshold[0], SCAN_GC_THRESHOLD), *threshold[1:])

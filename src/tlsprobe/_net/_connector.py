@@ -74,9 +74,8 @@ class ProbeMeter:
     rest): such steps are served first, see ``priority``."""
     long_held: bool = False
     """Whether the step's one probe holds its connection for many round trips: it goes before the other
-    independent probes (longest first), lest it start last and trail alone at the end. Measured with a
-    5-round-trip renegotiation on a server whose permits stay busy to the end: 1.70-1.75 s, then 1.63-1.71 s;
-    ahead of the sequences too it made servers whose longest sequence is the critical path slower."""
+    independent probes, lest it start last and trail alone at the end (but behind the sequences, whose longest
+    chain is often the critical path)."""
     ahead_of_checks: bool = False
     """Whether the step's probes go before every check's (the connectivity phase's: its half-close learning hello
     decides how every later hello is sent)."""
@@ -87,12 +86,10 @@ class ProbeMeter:
         probes: each waits for the one before, so a sequence started late would trail alone at the end, while
         independent probes fill any permits left over. The probes of chains (``chain``) go first, chains in the
         order they began: each runs at nearly full speed and the first to begin finish first, instead of all
-        advancing together and trailing together at the end. Among other probes, the steps that have made the
-        most connections so far go first. Measured on the benchmark farm against ranking chains by their steps so
-        far (four runs each, interleaved): the slowest server 1.75-1.84 s, then 1.65-1.71 s; one with TLS 1.2
-        and 1.3 and an RSA certificate 1.48-1.55 s, then 1.37-1.40 s; one with two certificates, whose long
-        signature-scheme chain begins late, 1.49-1.53 s, then 1.55-1.60 s. A long-held probe (``long_held``) goes
-        before other independent probes, and the connectivity phase's probes before everything."""
+        advancing together and trailing together at the end (the measurements behind this order are in
+        ``benchmarks/RESULTS.md``). Among other probes, the steps that have made the most connections so far go
+        first. A long-held probe (``long_held``) goes before other independent probes, and the connectivity
+        phase's probes before everything."""
         if self.ahead_of_checks:
             return _AHEAD_OF_CHECKS
         if self.long_held:

@@ -8,7 +8,7 @@ As soon as the first hello has a connection, the scanner sends the same hello on
 learn whether later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here. Also
 counted here: the broad hellos below TLS 1.3 that the checks will ask for (the cipher-suite enumerations'
 openings), which the scanner sends beside the first hello too, half-closed before the learning has decided
-(``_scanner._send_early_hellos``). The phase ends when the first hello is answered, its close still under way.
+(``_engine._scanner._send_early_hellos``). The phase ends when the first hello is answered, its close still under way.
 """
 
 from __future__ import annotations

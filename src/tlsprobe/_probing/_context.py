@@ -101,10 +101,10 @@ class ServerContext:
         """The connectivity phase's first accepted hello, with its answer: an observation checks may reuse."""
         return self._prober.first_accepted
 
-    async def hello(self, spec: ClientHelloSpec, *, then: bytes = b"") -> HelloOutcome:
-        """Send a hand-built ClientHello on a new connection, with the records ``then`` right behind it, and
+    async def hello(self, spec: ClientHelloSpec, *, ahead: bytes = b"") -> HelloOutcome:
+        """Send a hand-built ClientHello on a new connection, with the records ``ahead`` right behind it, and
         read the server's first flight."""
-        return await self._prober.hello(self._meter, spec, then=then)
+        return await self._prober.hello(self._meter, spec, ahead=ahead)
 
     async def tls13_flight(self, spec: ClientHelloSpec) -> Tls13Flight | HelloRejected:
         """Send a TLS 1.3 ClientHello and decrypt the server's flight (chain, extensions, CertificateVerify)."""

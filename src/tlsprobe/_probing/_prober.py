@@ -159,16 +159,16 @@ class NativeProber:
         return self._half_close and not attempt.exclusive
 
     async def hello(
-        self, meter: ProbeMeter, spec: ClientHelloSpec, *, then: bytes = b"", ahead_of_learning: bool = False
+        self, meter: ProbeMeter, spec: ClientHelloSpec, *, ahead: bytes = b"", ahead_of_learning: bool = False
     ) -> HelloOutcome:
-        """Send one ClientHello built from ``spec``, with the records ``then`` right behind it (say a
+        """Send one ClientHello built from ``spec``, with the records ``ahead`` right behind it (say a
         close_notify); see the module docstring for retries.
 
         ``ahead_of_learning``: sent while ``learn_half_close`` has not decided yet, the hello goes half-closed
         all the same, and its answer stands only if the learning then allows half-closing; otherwise it is sent
         again, fully closed. The hellos sent beside the first contact save their closing round trip this way on
         every server that answers half-closed hellos alike (most), at one more hello each on the others."""
-        hello = build_client_hello(spec) + then
+        hello = build_client_hello(spec) + ahead
 
         async def as_learned(attempt: Attempt) -> list[object]:
             return await self._exchange(meter, attempt, hello, sslv2=False)

@@ -244,7 +244,7 @@ async def _hand_built_resumptions(
     close_notify = encode_record(ContentType.alert, spec.version.wire_code, _CLOSE_NOTIFY)
 
     async def attempt() -> bool:
-        outcome = await server.hello(spec, then=close_notify)
+        outcome = await server.hello(spec, ahead=close_notify)
         return (
             isinstance(outcome, HelloAccepted)
             and outcome.abbreviated

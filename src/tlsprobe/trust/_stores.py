@@ -1,9 +1,9 @@
 """Trust stores: the Mozilla root store (shipped by certifi), the operating system's bundle, a user's CA file.
 
 A store is inert data: the root certificates and where they came from. Loading reads one PEM (or DER) file and
-parses every certificate in it; the Mozilla store takes about 2 ms and is loaded once per process, like the
-system store. Certificates that ``cryptography`` cannot parse are left out and counted (``skipped``) rather than
-making the whole bundle unusable: OS bundles can hold an odd root that a future ``cryptography`` refuses.
+parses every certificate in it; the Mozilla store is loaded once per process, like the system store. Certificates
+that ``cryptography`` cannot parse are left out and counted (``skipped``) rather than making the whole bundle
+unusable: OS bundles can hold an odd root that a future ``cryptography`` refuses.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 from tlsprobe._net._negotiation import Negotiator, quote
 
-# xml.sax.saxutils.quoteattr would do, but importing it pulls in urllib.request, http.client and email: about
-# 6 ms of every start, for one attribute.
+# xml.sax.saxutils.quoteattr would do, but importing it pulls in urllib.request, http.client and email at every
+# start of the command, for one attribute.
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 )
