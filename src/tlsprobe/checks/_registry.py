@@ -1,4 +1,20 @@
-"""The checks tlsprobe knows. Registering a check is one line in ``DEFAULT_CHECKS``."""
+"""The checks tlsprobe knows, in report order: ``DEFAULT_CHECKS`` is the registry.
+
+A check's line in ``DEFAULT_CHECKS`` gives it its command-line flag (``--<name>``), its place in the JSON Schema
+(from its ``result_type``) and its place in every default scan. Presentation and the public API cannot follow from
+that line, so a new check needs three more things; ``tests/test_registration.py`` fails when one is missing:
+
+- a renderer for its ``result_type`` in ``RENDERERS`` (``_cli/_render.py``):
+  ``test_every_registered_check_has_a_renderer``;
+- its check class and result class exported from ``tlsprobe.checks``, with every type its result holds exported
+  from ``tlsprobe.checks`` or its own package: ``test_every_registered_check_and_its_result_are_exported`` and
+  ``test_every_type_a_result_holds_is_exported``;
+- the shipped schema regenerated (``tlsprobe --json-schema > src/tlsprobe/scan-document.schema.json``):
+  ``test_the_schema_covers_every_registered_result``.
+
+A check class written in ``tlsprobe.checks`` but left out of ``DEFAULT_CHECKS`` fails
+``test_every_check_class_is_registered``.
+"""
 
 from __future__ import annotations
 
