@@ -21,9 +21,10 @@ from tlsprobe._model._assessment import (
     Verdict,
     Vulnerability,
 )
+from tlsprobe.policy._catalogue import GRADES
 from tlsprobe.policy._compliance import evaluate_policy
 from tlsprobe.policy._findings import derive_findings
-from tlsprobe.policy._grade import GRADES, grade
+from tlsprobe.policy._grade import grade
 from tlsprobe.policy._load import MOZILLA_PROFILES, load_policy, mozilla_profile, policy_from_json
 
 __all__ = [

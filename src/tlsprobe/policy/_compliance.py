@@ -10,6 +10,7 @@ from tlsprobe._model._assessment import Compliance, Deviation, Finding, Policy, 
 from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks.certificate import CertificateDeployment
 from tlsprobe.checks.http_headers import HTTPHeadersResult
+from tlsprobe.policy._catalogue import VULNERABILITY_KINDS
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._observed import NotObserved, Observations
 from tlsprobe.wire import EphemeralKeyKind
@@ -181,24 +182,16 @@ def _server_order(policy: Policy, seen: Observations) -> Deviation | None:
     )
 
 
-# The check each forbidden vulnerability is read from; the finding of the same id says whether the server has it.
-_CHECK_OF: Final = {
-    Vulnerability.HEARTBLEED: "heartbleed",
-    Vulnerability.OPENSSL_CCS_INJECTION: "openssl_ccs_injection",
-    Vulnerability.ROBOT: "robot",
-    Vulnerability.INSECURE_RENEGOTIATION: "secure_renegotiation",
-    Vulnerability.CLIENT_RENEGOTIATION: "client_renegotiation",
-    Vulnerability.COMPRESSION: "tls_compression",
-    Vulnerability.NO_FALLBACK_SCSV: "fallback_scsv",
-    Vulnerability.NO_EXTENDED_MASTER_SECRET: "extended_master_secret",
-}
-
-
 def _vulnerability_deviation(
     vulnerability: Vulnerability, seen: Observations, findings: tuple[Finding, ...]
 ) -> Deviation | None:
-    seen.optional(_CHECK_OF[vulnerability], object)  # NotObserved when the check is missing or failed
-    found = [f"{f.title}: {'; '.join(f.evidence)}" for f in findings if f.id == vulnerability.value]
+    # The catalogue's kind says which check the vulnerability is read from and which findings say it is there.
+    kind = VULNERABILITY_KINDS.get(vulnerability)
+    if kind is None:
+        raise NotObserved(f"no check of tlsprobe detects {vulnerability.value}")
+    for check in kind.source_checks:
+        seen.optional(check, object)  # NotObserved when the check is missing or failed
+    found = [f"{f.title}: {'; '.join(f.evidence)}" for f in findings if f.id == kind.id]
     return _deviation(vulnerability.value, "absent", found)
 
 

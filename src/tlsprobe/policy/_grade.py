@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from tlsprobe._model._assessment import Finding, Grade, GradeCap, Severity
+from tlsprobe._model._assessment import Finding, Grade, GradeCap
 from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks.http_headers import HTTPHeadersResult
+from tlsprobe.policy._catalogue import GRADES, finding_kind
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._observed import NotObserved, Observations
 from tlsprobe.wire import EphemeralKeyKind
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import KeyExchange
 
-GRADES: Final = ("A+", "A", "A-", "B", "C", "D", "E", "F")
-"""Best first."""
 _PROTOCOL_SCORES: Final = {
     TLSVersion.SSL2: 0,
     TLSVersion.SSL3: 80,
@@ -32,34 +31,6 @@ _PROTOCOL_SCORES: Final = {
 }
 _LETTERS: Final = ((80, "A"), (65, "B"), (50, "C"), (35, "D"), (20, "E"))
 _SIX_MONTHS_S: Final = 15_552_000
-# Findings that cap the grade, by finding id.
-_FINDING_CAPS: Final = {
-    "drown": "F",
-    "heartbleed": "F",
-    "openssl_ccs_injection": "F",
-    "export": "F",
-    "freak": "F",
-    "anonymous": "F",
-    "null_cipher": "F",
-    "certificate_untrusted": "F",
-    "certificate_hostname_mismatch": "F",
-    "certificate_validity": "F",
-    "certificate_revoked": "F",
-    "certificate_weak_key": "F",
-    "sslv3": "C",
-    "poodle": "C",
-    "rc4": "C",
-    "sweet32": "C",
-    "compression": "C",
-    "insecure_renegotiation": "C",
-    "tls1_0": "B",
-    "tls1_1": "B",
-    "client_renegotiation": "B",
-    "certificate_sha1": "B",
-    "no_fallback_scsv": "A-",
-    "no_extended_master_secret": "A-",
-    "must_staple_violated": "A-",
-}
 
 
 def _key_exchange_strength(bits: int) -> int:
@@ -111,10 +82,10 @@ def _weakest_key_exchange(seen: Observations) -> int:
 
 def _caps(seen: Observations, findings: tuple[Finding, ...]) -> Iterator[GradeCap]:
     for finding in findings:
-        if finding.id in _FINDING_CAPS:
-            yield GradeCap(grade=_FINDING_CAPS[finding.id], reason=finding.title)
-        if finding.id in ("robot", "logjam"):  # a strong oracle or broken DH is high, a weaker one medium
-            yield GradeCap(grade="F" if finding.severity is Severity.HIGH else "B", reason=finding.title)
+        # An undeclared id or severity raises: guessing would be a silently wrong grade.
+        cap = finding_kind(finding.id).grade_cap(finding.severity)
+        if cap is not None:
+            yield GradeCap(grade=cap, reason=finding.title)
     versions = seen.accepted_versions()
     if TLSVersion.TLS1_3 not in versions:
         yield GradeCap(grade="A-", reason="TLS 1.3 is not accepted")
@@ -137,7 +108,10 @@ def _hsts_earns_plus(seen: Observations) -> bool:
 
 
 def grade(result: ServerScanResult, *, findings: tuple[Finding, ...] | None = None) -> Grade:
-    """The grade of one server's results; ``findings`` are ``derive_findings(result)``, derived when not given."""
+    """The grade of one server's results; ``findings`` are ``derive_findings(result)``, derived when not given.
+
+    Each finding caps the grade as its kind in the findings catalogue says (``KeyError`` for an undeclared id).
+    """
     seen = Observations(result)
     findings = derive_findings(result) if findings is None else findings
 
