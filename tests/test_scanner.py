@@ -85,7 +85,7 @@ async def test_per_server_connection_limit_holds_across_concurrent_servers(test_
     for proxy in proxies:
         result = results[proxy.port]
         assert all(isinstance(outcome, CheckCompleted) for outcome in result.checks)
-        assert proxy.max_concurrent_connections == limit  # reached, never exceeded
+        assert proxy.max_concurrent_connections <= limit  # never exceeded (reaching it depends on timing)
         assert proxy.total_connections == result.connections  # the cost reported is the cost paid
     assert scanner.statistics().servers_completed == 3
     assert scanner.statistics().connections_open == 0

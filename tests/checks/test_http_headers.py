@@ -204,6 +204,7 @@ def test_malformed_status_line_and_early_close() -> None:
         parser.feed_eof()
 
 
+@pytest.mark.slow  # hundreds of examples: about 0.3 s
 @settings(max_examples=200, deadline=None)
 @given(
     head=st.lists(st.sampled_from([b"HTTP/1.1 200 OK", b"HTTP/1.1 103 Hints", b"Transfer-Encoding: chunked",
@@ -228,6 +229,7 @@ def test_hostile_bytes_only_raise_tlsprobe_errors(head: list[bytes], noise: byte
         resolve_redirect(value, host="example.com", port=443, path="/")
 
 
+@pytest.mark.slow  # hundreds of examples: 0.2 to 0.5 s
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_any_header_text_is_interpreted_without_raising(text: str) -> None:

@@ -17,6 +17,7 @@ def test_the_package_is_marked_as_typed() -> None:
     assert (Path(tlsprobe.__file__).parent / "py.typed").is_file()
 
 
+@pytest.mark.slow  # runs mypy: several seconds
 @pytest.mark.timeout(240)
 def test_user_code_and_the_example_app_pass_mypy_strict(tmp_path: Path) -> None:
     # A user's configuration, not the project's: only --strict, with a cache of its own.

@@ -297,6 +297,7 @@ def _openssl_ciphers(*args: str) -> list[tuple[int, str, str]]:
     return rows
 
 
+@pytest.mark.slow  # runs the openssl binary
 def test_openssl_binary_agrees() -> None:
     tls13 = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
     tls13 += ":TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256"

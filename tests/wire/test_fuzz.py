@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +35,8 @@ from tlsprobe.wire import (
     parse_server_key_exchange,
     supports_key_share,
 )
+
+pytestmark = pytest.mark.slow  # hundreds of examples each: 0.2 to 1 s a test
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

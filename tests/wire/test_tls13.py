@@ -711,18 +711,21 @@ def survives(decryptor: Tls13FlightDecryptor, data: bytes, cuts: Sequence[int]) 
 chunkings = st.lists(st.integers(min_value=0, max_value=3000), max_size=6)
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(data=st.binary(max_size=3000), cuts=chunkings)
 def test_fuzz_arbitrary_bytes(data: bytes, cuts: list[int]) -> None:
     survives(rfc_decryptor(max_bytes=2048), data, cuts)
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(data=st.binary(max_size=600), cuts=chunkings)
 def test_fuzz_arbitrary_server_hello_body(data: bytes, cuts: list[int]) -> None:
     survives(rfc_decryptor(), record(22, handshake(2, data)), cuts)
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(data=st.binary(max_size=2000), content_type=st.sampled_from([20, 21, 22, 23, 24]), cuts=chunkings)
 def test_fuzz_records_after_server_hello(data: bytes, content_type: int, cuts: list[int]) -> None:
@@ -734,6 +737,7 @@ handshake_messages = st.lists(
 )
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(
     messages=handshake_messages,
@@ -757,6 +761,7 @@ def test_fuzz_decrypted_handshake_messages(
     survives(rfc_decryptor(), data, [])
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(
     changes=st.lists(st.tuples(st.integers(min_value=0, max_value=656), st.integers(0, 255)), min_size=1, max_size=4)
@@ -777,6 +782,7 @@ def test_fuzz_mutated_rfc_flight(changes: list[tuple[int, int]]) -> None:
         assert decryptor.done
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(body=st.binary(max_size=400))
 def test_fuzz_message_parsers(body: bytes) -> None:
@@ -785,6 +791,7 @@ def test_fuzz_message_parsers(body: bytes) -> None:
             parser(body)  # type: ignore[operator]
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(group=st.sampled_from([*DH_GROUPS, MLKEM768, X25519_MLKEM768, 0xFAFA]), share=st.binary(max_size=1100))
 def test_fuzz_shared_secret(group: int, share: bytes) -> None:
@@ -792,6 +799,7 @@ def test_fuzz_shared_secret(group: int, share: bytes) -> None:
         shared_secret(group, share)
 
 
+@pytest.mark.slow  # hundreds of examples: up to a second
 @FUZZ
 @given(scheme=st.integers(min_value=0, max_value=0xFFFF), signature=st.binary(max_size=600))
 def test_fuzz_certificate_verify_signature(scheme: int, signature: bytes) -> None:
