@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import attrs
 
-from tlsprobe._exceptions import CheckNotApplicable, ServerResponseError
+from tlsprobe._exceptions import CheckNotApplicable, MalformedServerResponseError, ServerResponseError
 from tlsprobe._probing._context import EarlyHello, ServerContext
 from tlsprobe._probing._conversation import Conversation
 from tlsprobe._probing._hello_specs import common_suite_codes, offered_schemes, tls_hello
@@ -94,10 +94,11 @@ async def react_at_baseline(
     """A broad hello at the baseline's version, then ``records(version)`` where the server's flight ends, and
     what ``read`` makes of the server's reaction (the byte-level probes): the version and that reading.
 
-    The records go right behind the hello (``ServerContext.converse``'s ``ahead``), which saves a round trip;
-    should the server then not complete its flight, or answer with another version than the records were made
-    for, they go once more on a new connection, after the flight. The server refusing a hello it has just
-    accepted is a ``ServerResponseError``."""
+    The records go right behind the hello (``converse_ahead``), which saves a round trip; should the server then
+    not complete its flight, answer them out of order (before or inside its flight), or answer with another
+    version than they were made for, they go once more on a new connection, after the flight. Whatever that
+    second connection gets stands: the server refusing a hello it has just accepted is a
+    ``ServerResponseError``, a malformed flight a ``MalformedServerResponseError``."""
     version = (await tls12_baseline(server)).version
     spec = attrs.evolve(
         tls_hello(version, common_suite_codes(version), server.profile.server_name), heartbeat=heartbeat
@@ -107,7 +108,7 @@ async def react_at_baseline(
     async def read_if_as_sent(conversation: Conversation) -> T | None:
         return await read(conversation) if conversation.accepted.version is version else None
 
-    ahead = await server.converse(spec, read_if_as_sent, ahead=sent)
+    ahead = await converse_ahead(server, spec, read_if_as_sent, sent)
     if not isinstance(ahead, HelloRejected) and ahead is not None:
         return version, ahead
 
@@ -119,3 +120,27 @@ async def react_at_baseline(
     if isinstance(answer, HelloRejected):
         raise ServerResponseError(f"server refused at {version.label} a hello it had accepted: {answer.reason}")
     return version, answer
+
+
+async def converse_ahead(
+    server: ServerContext, spec: ClientHelloSpec, script: Callable[[Conversation], Awaitable[T]], ahead: bytes
+) -> T | HelloRejected | None:
+    """``server.converse`` with the records ``ahead`` right behind the hello: what ``script`` makes of the
+    conversation, the refusal, or None when the flight could not be read (a ``MalformedServerResponseError``
+    before ``script`` began). That is how a server answering the early records before or inside its flight
+    shows (a heartbeat response, an alert cutting the flight short): the caller sends them again after the
+    flight, where a flight malformed in itself fails once more. An error from ``script`` is raised: the flight
+    was read, so the early records did not break it."""
+    flight_read = False
+
+    async def after_flight(conversation: Conversation) -> T:
+        nonlocal flight_read
+        flight_read = True
+        return await script(conversation)
+
+    try:
+        return await server.converse(spec, after_flight, ahead=ahead)
+    except MalformedServerResponseError:
+        if flight_read:
+            raise
+        return None

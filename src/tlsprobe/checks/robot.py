@@ -30,9 +30,10 @@ from tlsprobe._exceptions import MalformedServerResponseError
 from tlsprobe._probing._context import ServerContext
 from tlsprobe._probing._conversation import Conversation
 from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, tls_hello
-from tlsprobe.checks._tls12_baseline import tls12_baseline
+from tlsprobe.checks._tls12_baseline import converse_ahead, tls12_baseline
 from tlsprobe.wire import (
     CHANGE_CIPHER_SPEC_PAYLOAD,
+    AlertDescription,
     CipherSuite,
     ClientHelloSpec,
     ContentType,
@@ -243,9 +244,9 @@ class RobotCheck:
         """The five paddings, each on its own connection (None when the server refuses RSA key exchange): the
         valid block first, then the four malformed ones at once (the server's permits bound them). With
         ``known_key`` each goes right behind its hello (``_pipelined_round``); without it, or when the server
-        then shows another key, each goes after the server's flight. A round is made one way or the other, never
-        both: a server might react to records sent early otherwise than to records sent after its flight, which
-        must not read as an oracle."""
+        then shows another key or answers them out of order, each goes after the server's flight. A round is
+        made one way or the other, never both: a server might react to records sent early otherwise than to
+        records sent after its flight, which must not read as an oracle."""
         spec = tls_hello(version, codes, server.profile.server_name)
         if known_key is not None:
             pipelined = await _pipelined_round(server, spec, finish, known_key)
@@ -274,16 +275,20 @@ async def _pipelined_round(
     """The valid block, then the four malformed ones at once, each sent right behind its hello, encrypted to
     ``key``: a server reads them once its flight is out, where it would have after waiting for that flight, so
     each connection saves a round trip. None when the server refuses RSA key exchange (the valid block's hello
-    alone tells); "not as sent" when a flight showed another key or version, or a hello after the first was
-    refused (which records sent early might have caused): the round must then be made again the usual way."""
+    alone tells); "not as sent" when a flight showed another key or version, or could not be read because the
+    server answered the records out of order (before or inside it, ``converse_ahead``), or a hello was refused
+    in a way records sent early might have caused (any hello after the first; the first with
+    unexpected_message): the round must then be made again the usual way."""
 
     async def send(variant: PaddingVariant) -> _Answer | HelloRejected:
         probe = _Probe(variant, finish)
-        return await server.converse(spec, probe.ahead(key, spec.version), ahead=probe.records(key, spec.version))
+        return await converse_ahead(server, spec, probe.ahead(key, spec.version), probe.records(key, spec.version))
 
     valid = await send(PaddingVariant.valid)
     if isinstance(valid, HelloRejected):
-        return None
+        # unexpected_message refuses no suite: it says records came where the server expected none, ours.
+        early = valid.alert is not None and valid.alert.description == AlertDescription.unexpected_message
+        return "not as sent" if early else None
     if valid is None:
         return "not as sent"
     answers: dict[PaddingVariant, _Answer | HelloRejected] = {PaddingVariant.valid: valid}
