@@ -13,6 +13,7 @@ goes wrong with a server is reported as data in the result (``ConnectivityFailed
     │   ├── MalformedServerResponseError    bytes that are not valid TLS (garbage, HTTP, truncated structures)
     │   ├── ResponseTimeoutError(TimeoutError)  the server stopped answering mid-exchange
     │   ├── ConnectionClosedError           the server closed or reset the connection mid-exchange
+    │   ├── ServerStalledError(TimeoutError)    an exchange outlived its deadline (bytes dripped); not retried
     │   └── ServerOverloadedError           hang-ups among other connections, retries ran out before one alone
     ├── HandshakeError                      a full (nassl) handshake failed in a way the check did not expect
     │   └── ClientCertificateRequiredError  the server requires a client certificate and none was given
@@ -60,6 +61,12 @@ class ResponseTimeoutError(ServerResponseError, TimeoutError):
 
 class ConnectionClosedError(ServerResponseError):
     """The server closed or reset the connection before the exchange was complete."""
+
+
+class ServerStalledError(ServerResponseError, TimeoutError):
+    """An exchange with the server outlived its deadline (``Timeouts.exchange_s``) while the server kept it going,
+    say a byte now and then: a tarpit, not an overload. Not retried, and the server is not contacted again in this
+    scan of it, so that such a server cannot hold the scan (or a worker thread) for long."""
 
 
 class ServerOverloadedError(ServerResponseError):

@@ -28,6 +28,9 @@ from tlsprobe._model._config import InvalidTargetLine, ServerTarget, parse_targe
 from tlsprobe._model._json_schema import json_schema
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 
+EXIT_INTERRUPTED = 130
+"""The shell's status for a command ended by Ctrl-C."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlsprobe`` command; returns the exit code."""
@@ -95,6 +98,9 @@ def run() -> NoReturn:
         code = main()
     except SystemExit as exit_request:  # argparse: --help, usage errors
         code = _exit_status(exit_request.code)
+    except KeyboardInterrupt:  # the scan was cancelled first: its sockets are closed and its threads back
+        print("\ntlsprobe: interrupted; the results written above are complete", file=sys.stderr)
+        code = EXIT_INTERRUPTED
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
             stream.flush()

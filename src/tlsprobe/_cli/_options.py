@@ -83,8 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults_limits.max_connections_per_server,
         metavar="N",
-        help="connections open at once to one server, at most: fewer while it refuses, resets or times out "
-        "(default: %(default)s)",
+        help="connections open at once to one server (IP address and port, however the targets name it), at "
+        "most: fewer while it refuses, resets or times out (default: %(default)s)",
+    )
+    network.add_argument(
+        "--max-connections-per-ip",
+        type=int,
+        default=defaults_limits.max_connections_per_ip,
+        metavar="N",
+        help="connections open at once to one IP address across its ports (default: %(default)s)",
     )
     network.add_argument(
         "--max-concurrent-servers",
@@ -120,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=default_timeouts.read_s,
         metavar="SECONDS",
         help="wait for one answer from a server (default: %(default)s)",
+    )
+    network.add_argument(
+        "--exchange-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the longest one connection's whole exchange may take, however slowly the server drips its bytes "
+        "(default: the connect timeout plus twice the read timeout)",
     )
     network.add_argument(
         "--retries",
@@ -192,6 +207,13 @@ def selected_checks(options: argparse.Namespace) -> tuple[Check[Any], ...]:
     return tuple(chosen)
 
 
+def _timeouts(options: argparse.Namespace) -> Timeouts:
+    timeouts = Timeouts(connect_s=options.connect_timeout, read_s=options.read_timeout)
+    if options.exchange_timeout is None:
+        return timeouts
+    return attrs.evolve(timeouts, exchange_s=options.exchange_timeout)
+
+
 def scan_config(options: argparse.Namespace) -> ScanConfig:
     """The configuration the options describe; ``ConfigurationError`` names a bad value."""
     policy = (
@@ -200,9 +222,10 @@ def scan_config(options: argparse.Namespace) -> ScanConfig:
     try:
         return ScanConfig(
             policy=policy,
-            timeouts=Timeouts(connect_s=options.connect_timeout, read_s=options.read_timeout),
+            timeouts=_timeouts(options),
             limits=Limits(
                 max_connections_per_server=options.max_connections_per_server,
+                max_connections_per_ip=options.max_connections_per_ip,
                 max_concurrent_servers=options.max_concurrent_servers,
                 max_open_connections=options.max_open_connections,
                 max_threads=options.max_threads,

@@ -16,6 +16,7 @@ from tlsprobe._exceptions import (
     ResponseTimeoutError,
     ServerOverloadedError,
     ServerResponseError,
+    ServerStalledError,
 )
 from tlsprobe._model._results import CheckError, ErrorKind
 
@@ -26,6 +27,7 @@ _ERROR_KINDS: tuple[tuple[type[Exception], ErrorKind], ...] = (
     (ConnectTimeoutError, ErrorKind.TIMEOUT),
     (ConnectionRejectedError, ErrorKind.CONNECTION_REJECTED),
     (ResponseTimeoutError, ErrorKind.TIMEOUT),
+    (ServerStalledError, ErrorKind.TIMEOUT),
     (ConnectionClosedError, ErrorKind.CONNECTION_CLOSED),
     (ServerOverloadedError, ErrorKind.CONNECTION_CLOSED),
     (MalformedServerResponseError, ErrorKind.MALFORMED_RESPONSE),

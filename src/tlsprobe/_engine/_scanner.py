@@ -38,13 +38,13 @@ from tlsprobe._model._results import (
     ServerScanResult,
 )
 from tlsprobe._net import (
-    ConnectionPermits,
     ConnectionSetup,
     ProbeMeter,
     ScanCounters,
     ServerConnector,
     connection_budget,
 )
+from tlsprobe._net._address_budgets import AddressBudgets, FairShares, ScanShare, ServerBudget
 from tlsprobe._net._identity import HandshakeContext, load_client_identity
 from tlsprobe._probing._connectivity import probe_server, resolve, resolve_all
 from tlsprobe._probing._context import EarlyHello, ServerContext, SharedObservations
@@ -116,8 +116,13 @@ class Scanner:
         self._client_identity = load_client_identity(credentials) if credentials is not None else None
         limits = self._config.limits
         self._server_slots = anyio.Semaphore(limits.max_concurrent_servers)
-        self._global_connections = anyio.Semaphore(connection_budget(limits.max_open_connections))
+        open_connections = connection_budget(limits.max_open_connections)
+        self._global_connections = anyio.Semaphore(open_connections)
         self._thread_limiter = anyio.CapacityLimiter(limits.max_threads)
+        self._budgets = AddressBudgets(
+            limits.max_connections_per_server, limits.max_connections_per_ip, limits.min_connection_interval_s
+        )
+        self._shares = FairShares(threads=limits.max_threads, connections=open_connections)
         self._counters = ScanCounters()
         self._servers_started = 0
         self._servers_completed = 0
@@ -157,15 +162,16 @@ class Scanner:
         )
         results = ScanResults(receive)
         consumer_error: Exception | None = None
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._produce, targets, tuple(checks), send, results)
-            try:
-                with receive:
-                    yield results
-            except Exception as error:  # the caller's own exception: re-raised as is, not in a group
-                consumer_error = error
-            finally:
-                group.cancel_scope.cancel()
+        with self._shares.share() as share:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._produce, targets, tuple(checks), share, send, results)
+                try:
+                    with receive:
+                        yield results
+                except Exception as error:  # the caller's own exception: re-raised as is, not in a group
+                    consumer_error = error
+                finally:
+                    group.cancel_scope.cancel()
         if consumer_error is not None:
             raise consumer_error
 
@@ -173,27 +179,44 @@ class Scanner:
         """Scan one server and return its result: at the first address its name resolves to, even with
         ``ScanConfig.all_ips`` (``scan`` gives every address its own result)."""
         _require_unique_names(checks)
-        async with self._server_slots:
-            return assess(await self._scan_one(_as_target(target), tuple(checks)), self._config.policy)
+        with self._shares.share() as share:
+            async with self._server_slots:
+                return assess(await self._scan_one(_as_target(target), tuple(checks), share), self._config.policy)
 
     async def _produce(
         self,
         targets: Iterable[TargetInput] | AsyncIterable[TargetInput],
         checks: tuple[Check[Any], ...],
+        share: ScanShare,
         send: MemoryObjectSendStream[ServerScanResult],
         results: ScanResults,
     ) -> None:
+        # A target listed again while its scan is under way is not scanned twice: its scan's result is sent once
+        # more for each repeat. Only targets in progress are remembered, so memory follows the servers in progress.
+        repeats: dict[ServerTarget, int] = {}
+
         async def scan_and_send(
             target: ServerTarget, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
         ) -> None:
             # The slot is taken inside the task, so a task cancelled before it runs cannot leak one; the producer
             # waits in start() until it is taken, so targets are read no faster than servers finish.
-            async with self._server_slots:
-                task_status.started()
-                result = assess(await self._scan_one(target, checks), self._config.policy)
-                # A consumer that left early closed the stream; the scan is being cancelled then.
-                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            try:
+                async with self._server_slots:
+                    task_status.started()
+                    result = assess(await self._scan_one(target, checks, share), self._config.policy)
+            finally:
+                copies = 1 + repeats.pop(target)
+            # A consumer that left early closed the stream; the scan is being cancelled then.
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                for _ in range(copies):
                     await send.send(result)
+
+        async def scan_once(group: anyio.abc.TaskGroup, target: ServerTarget) -> None:
+            if target in repeats:
+                repeats[target] += 1
+            else:
+                repeats[target] = 0
+                await group.start(scan_and_send, target)
 
         async def expand_and_scan(
             target: ServerTarget, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -216,7 +239,7 @@ class Scanner:
                 return
             async with anyio.create_task_group() as addresses_group:
                 for address in addresses:
-                    await addresses_group.start(scan_and_send, attrs.evolve(target, ip=address))
+                    await scan_once(addresses_group, attrs.evolve(target, ip=address))
 
         with send:
             async with anyio.create_task_group() as group:
@@ -229,28 +252,48 @@ class Scanner:
                     if self._scans_every_address(target):
                         await group.start(expand_and_scan, target)
                     else:
-                        await group.start(scan_and_send, target)
+                        await scan_once(group, target)
 
     def _scans_every_address(self, target: ServerTarget) -> bool:
         config = self._config
         return config.all_ips and config.https_tunnel is None and target.ip is None and not target.host_is_ip
 
-    async def _scan_one(self, target: ServerTarget, checks: tuple[Check[Any], ...]) -> ServerScanResult:
+    async def _scan_one(
+        self, target: ServerTarget, checks: tuple[Check[Any], ...], share: ScanShare
+    ) -> ServerScanResult:
         self._servers_started += 1
         started_at = datetime.datetime.now(datetime.UTC)
         started = anyio.current_time()
         meter = ProbeMeter(ahead_of_checks=True)
+        try:
+            ip_address = await resolve(target, self._config)
+        except Exception as error:  # any failure to reach the server becomes its result
+            return self._failed_result(target, error, meter, started, started_at)
+        # Every target, spelling and scan that reaches this address shares its permits.
+        with self._budgets.lease(ip_address, target.port) as budget:
+            return await self._scan_address(target, checks, share, ip_address, budget, meter, started, started_at)
+
+    async def _scan_address(
+        self,
+        target: ServerTarget,
+        checks: tuple[Check[Any], ...],
+        share: ScanShare,
+        ip_address: str,
+        budget: ServerBudget,
+        meter: ProbeMeter,
+        started: float,
+        started_at: datetime.datetime,
+    ) -> ServerScanResult:
         config = self._config
         try:
-            ip_address = await resolve(target, config)
             starttls = effective_starttls(config.starttls if target.starttls is None else target.starttls, target.port)
             connector = ServerConnector(
                 ip_address=ip_address,
                 port=target.port,
                 timeouts=config.timeouts,
-                permits=ConnectionPermits(
-                    config.limits.max_connections_per_server, config.limits.min_connection_interval_s
-                ),
+                permits=budget.permits,
+                ip_permits=budget.ip_permits,
+                share=share,
                 global_connections=self._global_connections,
                 thread_limiter=self._thread_limiter,
                 counters=self._counters,

@@ -268,6 +268,14 @@ class Timeouts:
     """TCP connect (and DNS resolution)."""
     read_s: float = attrs.field(default=5.0, validator=_positive)
     """Waiting for the server's answer to one message."""
+    exchange_s: float = attrs.field(
+        default=attrs.Factory(lambda timeouts: timeouts.connect_s + 2 * timeouts.read_s, takes_self=True),
+        validator=_positive,
+    )
+    """The longest one connection's whole exchange may take (connect, set-up, handshake, reading, close), however
+    the server paces its bytes; by default the connect timeout plus twice the read timeout. A server that keeps an
+    exchange going past it is a tarpit: the exchange fails (``ServerStalledError``) and the server is not contacted
+    again in that scan of it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -275,7 +283,11 @@ class Limits:
     """How hard a scan may push servers and this machine."""
 
     max_connections_per_server: int = attrs.field(default=5, validator=_positive)
-    """Connections open at once to one server, whichever path opens them."""
+    """Connections open at once to one server (an IP address and port), whichever path opens them, and whatever
+    targets, spellings, scans or callers of one ``Scanner`` lead there."""
+    max_connections_per_ip: int = attrs.field(default=10, validator=_positive)
+    """Connections open at once to one IP address across all its ports (two ports' worth by default): a host
+    listed with many ports is not hit by each port's limit at once."""
     max_concurrent_servers: int = attrs.field(default=50, validator=_positive)
     """Servers scanned at the same time."""
     max_open_connections: int = attrs.field(default=256, validator=_positive)

@@ -3,10 +3,13 @@ tunnel, a STARTTLS upgrade) the same way whichever path opens it."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -17,8 +20,14 @@ import anyio.abc
 import anyio.lowlevel
 import attrs
 
-from tlsprobe._exceptions import ConnectionClosedError, ConnectionRejectedError, ConnectTimeoutError
+from tlsprobe._exceptions import (
+    ConnectionClosedError,
+    ConnectionRejectedError,
+    ConnectTimeoutError,
+    ServerStalledError,
+)
 from tlsprobe._model._config import HttpProxy, Limits, StartTLS, Timeouts
+from tlsprobe._net._address_budgets import ScanShare
 from tlsprobe._net._identity import HandshakeContext, handshake_context
 from tlsprobe._net._negotiation import Negotiator, ProxyUnreachableError, negotiate, negotiate_blocking
 from tlsprobe._net._permits import ConnectionPermits
@@ -143,6 +152,19 @@ class ServerConnector:
     setup: ConnectionSetup = attrs.field(factory=ConnectionSetup)
     handshake: HandshakeContext = attrs.field(factory=HandshakeContext)
     max_retries: int = Limits().max_retries
+    ip_permits: ConnectionPermits | None = None
+    """The permits of the server's IP across its ports (``_address_budgets``); None for no such cap."""
+    share: ScanShare | None = None
+    """The scan's share of the scanner's threads and connection slots; None for no share."""
+    stalled: str | None = attrs.field(default=None, init=False)
+    """Why the server is not contacted again: an exchange outlived ``Timeouts.exchange_s`` (a tarpit)."""
+
+    def note_stall(self, reason: str) -> ServerStalledError:
+        """Remember that the server kept an exchange going past its deadline; every later connection to it in this
+        scan fails at once with the error returned."""
+        if self.stalled is None:
+            self.stalled = reason
+        return ServerStalledError(reason)
 
     async def retrying(
         self, meter: ProbeMeter, run: Callable[[Attempt], Awaitable[T]], *, first_contact: bool = False
@@ -160,8 +182,16 @@ class ServerConnector:
 
     @asynccontextmanager
     async def _permit(self, meter: ProbeMeter, attempt: Attempt | None) -> AsyncIterator[None]:
+        if self.stalled is not None:
+            raise ServerStalledError(f"not contacted again: {self.stalled}")
         exclusive = attempt is not None and attempt.exclusive
-        async with self.permits.hold(exclusive=exclusive, priority=meter.priority) as held:
+        priority = meter.priority
+        # Always in this order (server address, its IP, the scan's share, the scanner's cap): no deadlock.
+        async with (
+            self.permits.hold(exclusive=exclusive, priority=priority) as held,
+            _optional_hold(self.ip_permits, priority),
+            _optional_slot(None if self.share is None else self.share.connections),
+        ):
             try:  # without a checkpoint when a connection is free, as it mostly is
                 self.global_connections.acquire_nowait()
             except anyio.WouldBlock:
@@ -194,15 +224,57 @@ class ServerConnector:
         retried like any probe (``retrying``) when the connection fails, so a hang-up that ``fn`` raises as
         ``ConnectionClosedError`` is the server's answer only once it came on a connection alone.
 
-        The thread is not abandoned on cancellation: every socket operation in it has a timeout, so
-        cancellation completes within one network timeout and never leaks a thread or a socket.
+        Every socket operation in the thread has a timeout, but a server dripping a byte now and then would
+        satisfy each of them for ever: the whole exchange has ``Timeouts.exchange_s``. When that passes, or the
+        scan is cancelled, the socket is shut down from here, which ends any blocking call in the thread at once;
+        the thread is waited for, never abandoned, so no thread or socket is left behind.
         """
 
         async def attempt_once(attempt: Attempt) -> T:
-            async with self._permit(meter, attempt):
-                return await anyio.to_thread.run_sync(_call_with_socket, self, fn, *args, limiter=self.thread_limiter)
+            async with (
+                self._permit(meter, attempt),
+                _optional_slot(None if self.share is None else self.share.threads),
+            ):
+                return await self._in_thread(fn, *args)
 
         return await self.retrying(meter, attempt_once)
+
+    async def _in_thread(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
+        guard = _SocketGuard()
+        deadline_s = self.timeouts.exchange_s
+
+        async def shut_down_when_due() -> None:
+            try:
+                await anyio.sleep(deadline_s)
+                deadline_passed.append(True)
+            finally:  # the deadline, or cancellation of the scan
+                guard.shut_down()
+
+        deadline_passed: list[bool] = []
+        returned: list[T] = []
+        raised: list[Exception] = []  # kept out of the task group, which would wrap it in an ExceptionGroup
+        async with anyio.create_task_group() as watchdog:
+            watchdog.start_soon(shut_down_when_due)
+            try:
+                returned.append(
+                    await anyio.to_thread.run_sync(
+                        _call_with_socket, self, guard, fn, *args, limiter=self.thread_limiter
+                    )
+                )
+            except Exception as error:
+                raised.append(error)
+            finally:
+                guard.finish()
+                watchdog.cancel_scope.cancel()
+        if guard.was_shut_down and not deadline_passed:
+            await anyio.lowlevel.checkpoint_if_cancelled()  # the scan was cancelled: that, not the thread's error
+        if guard.was_shut_down:  # whatever the thread made of its socket being shut down under it
+            raise self.note_stall(f"an exchange with the server did not end within {deadline_s:g} s") from (
+                raised.pop() if raised else None
+            )
+        if returned:
+            return returned[0]
+        raise raised.pop()  # emptied: the traceback holds this frame, which must not hold the error
 
     async def _open_stream(self) -> anyio.abc.SocketStream:
         proxy = self.setup.proxy
@@ -314,27 +386,105 @@ async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float) -> None:
             await anyio.lowlevel.checkpoint()
 
 
-def _call_with_socket(connector: ServerConnector, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
+class _SocketGuard:
+    """The socket of one worker thread's exchange, which the event loop may shut down while the thread blocks on
+    it (a shutdown wakes every blocking call on the socket; closing it under the thread would not, and could
+    close a reused descriptor)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._finished = False
+        self.was_shut_down = False
+
+    def adopt(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socket = sock
+            if self.was_shut_down:
+                _shut_down(sock)
+
+    def release(self, sock: socket.socket, linger_s: float) -> None:
+        """Close ``sock`` politely (``_close_blocking``), and forget it before its descriptor is reused."""
+        try:
+            _close_blocking(sock, linger_s)
+        finally:
+            with self._lock:
+                self._socket = None
+
+    def shut_down(self) -> None:
+        """End the exchange now, unless the thread has already returned."""
+        with self._lock:
+            if self._finished:
+                return
+            self.was_shut_down = True
+            if self._socket is not None:
+                _shut_down(self._socket)
+
+    def finish(self) -> None:
+        """The thread has returned: nothing is left to shut down."""
+        with self._lock:
+            self._finished = True
+
+
+def _shut_down(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # not connected yet, or closed already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _call_with_socket(
+    connector: ServerConnector, guard: _SocketGuard, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts
+) -> T:
     sock = connector.open_blocking()
+    guard.adopt(sock)
     try:
         with handshake_context(connector.handshake):
             return fn(sock, *args)
     finally:
-        _close_blocking(sock, _linger_s(connector.timeouts))
+        guard.release(sock, _linger_s(connector.timeouts))
 
 
 def _close_blocking(sock: socket.socket, linger_s: float) -> None:
-    """The blocking twin of ``_close_fully``: FIN, wait for the server's, close."""
+    """The blocking twin of ``_close_fully``: FIN, wait for the server's (``linger_s`` in all, however the server
+    drips its bytes), close."""
+    deadline = time.monotonic() + linger_s
     try:
         if sock.fileno() != -1:
-            sock.settimeout(linger_s)
             sock.shutdown(socket.SHUT_WR)
-            while sock.recv(_DRAIN_SIZE):
-                pass
+            while (remaining := deadline - time.monotonic()) > 0:
+                sock.settimeout(remaining)
+                if not sock.recv(_DRAIN_SIZE):
+                    break
     except OSError:
         pass
     finally:
         sock.close()
+
+
+@asynccontextmanager
+async def _optional_hold(permits: ConnectionPermits | None, priority: int) -> AsyncIterator[None]:
+    if permits is None:
+        yield
+        return
+    async with permits.hold(priority=priority):
+        yield
+
+
+@asynccontextmanager
+async def _optional_slot(limiter: anyio.CapacityLimiter | None) -> AsyncIterator[None]:
+    """A token of ``limiter`` for one connection or thread (on behalf of a token of its own: one task may hold
+    several connections)."""
+    if limiter is None:
+        yield
+        return
+    token = object()
+    try:  # without a checkpoint when a token is free, as it mostly is
+        limiter.acquire_on_behalf_of_nowait(token)
+    except anyio.WouldBlock:
+        await limiter.acquire_on_behalf_of(token)
+    try:
+        yield
+    finally:
+        limiter.release_on_behalf_of(token)
 
 
 def _linger_s(timeouts: Timeouts) -> float:

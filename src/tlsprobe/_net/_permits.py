@@ -5,6 +5,10 @@
 copes with fewer than ``n``, so ``allowed`` drops to ``n - 1`` (never below 1). Answers earn it back one permit at
 a time; a server that fails again at the level it grew to must then behave twice as long before the next one.
 
+``responded`` says whether the server has ever broken its silence on a connection it accepted (a byte, a hang-up,
+an answer): until it has, a timeout is silence, not load, and is not retried (``_retries``), and the work beside
+the first contact waits for it beyond a few connections (``wait_response``).
+
 An exclusive hold waits until no other connection to the server is open and keeps the others out while it lasts:
 a connection that was alone cannot have been refused for being one too many, so its answer, even a hang-up, is
 the server's real answer to the probe.
@@ -71,6 +75,9 @@ class ConnectionPermits:
         self._growth_after = _FIRST_GROWTH_AFTER
         self._pacing = anyio.Lock()
         self._next_start = 0.0
+        self.responded = False
+        """Whether the server ever sent a byte, hung up, or answered a probe (see the module docstring)."""
+        self._response: anyio.Event | None = None  # made only if someone waits: most servers answer first
 
     @asynccontextmanager
     async def hold(self, *, exclusive: bool = False, priority: int = 0) -> AsyncIterator[PermitHold]:
@@ -96,8 +103,24 @@ class ConnectionPermits:
         """Connections holding a permit now."""
         return len(self._active)
 
+    def record_response(self) -> None:
+        """The server sent something or hung up on a connection it accepted: it is not silent."""
+        if not self.responded:
+            self.responded = True
+            if self._response is not None:
+                self._response.set()
+
+    async def wait_response(self) -> None:
+        """Return once the server has responded (``record_response``), at once if it has."""
+        if self.responded:
+            return
+        if self._response is None:
+            self._response = anyio.Event()
+        await self._response.wait()
+
     def record_answer(self) -> None:
         """A connection got an answer from the server: after enough of them, one more permit (up to the limit)."""
+        self.record_response()
         if self.allowed >= self.limit:
             return
         self._answers += 1

@@ -9,6 +9,10 @@ Two kinds of failure, told apart by what they can mean:
   raised for the caller to read as one; an answer instead proves the first try was shed, and the permits shrink.
 A probe that ran out of retries before it could be settled fails with ``ServerOverloadedError``, never reads as
 a refusal.
+
+Retries learn from the server: no answer in time from a server that has never sent a byte nor hung up on any
+connection (``ConnectionPermits.responded``) is silence, not load, and is not retried, the first contact
+included; once the server has responded, a timeout is an overload like the others.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ async def with_retries(
     """``run(attempt)`` until it answers, per the module docstring; ``on_retry`` counts each further try.
 
     ``first_contact``: nothing else is open to the server, so a refused or timed-out connection says it is not
-    there at all; it is raised at once.
+    there at all; it is raised at once. So is a response timeout on a server that never responded, first contact
+    or not (see the module docstring).
     """
     shed: PermitHold | None = None  # a hang-up among other connections, not settled yet
     overloads = 0
@@ -66,12 +71,20 @@ async def with_retries(
         try:
             result = await run(attempt)
         except ConnectionClosedError as error:
+            permits.record_response()  # a hang-up is not silence
             if attempt.hold is None or not attempt.hold.overlapped:
                 raise  # alone with the server: it hung up on the probe itself
             shed, last_error = attempt.hold, error
             continue
         except (ConnectTimeoutError, ConnectionRejectedError, ResponseTimeoutError) as error:
             if first_contact and not isinstance(error, ResponseTimeoutError):
+                raise
+            if isinstance(error, ResponseTimeoutError) and not permits.responded:
+                # Accepted, then neither a byte nor a hang-up on any connection so far: silence, not load, and
+                # each try would cost one more connection and timeout. Not even the first contact is tried again:
+                # nothing else of ours was open when it went out (only the probes its connection then started),
+                # so it was not shed under our load; had any connection to the server been answered by now, it
+                # would be retried.
                 raise
             if attempt.hold is not None:
                 permits.record_overload(attempt.hold)

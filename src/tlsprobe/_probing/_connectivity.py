@@ -8,7 +8,9 @@ As soon as the first hello has a connection, the scanner sends the same hello on
 learn whether later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here. Also
 counted here: the broad hellos below TLS 1.3 that the checks will ask for (the cipher-suite enumerations'
 openings), which the scanner sends beside the first hello too, half-closed before the learning has decided
-(``_engine._scanner._send_early_hellos``). The phase ends when the first hello is answered, its close still under way.
+(``_engine._scanner._send_early_hellos``). Until the server's first byte, only three of those go (the others wait
+for it): a server that accepts and never answers costs four connections, none retried (``_net/_retries``), and the
+phase fails after one read timeout. The phase ends when the first hello is answered, its close still under way.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tlsprobe._exceptions import ConnectivityError, DNSResolutionError, Handshak
 from tlsprobe._model._config import IPAddress, ScanConfig, ServerTarget
 from tlsprobe._model._results import ClientAuthRequirement, ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
+from tlsprobe._net._address_budgets import canonical_address
 from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
 from tlsprobe._probing._prober import NativeProber
 from tlsprobe._tls import observe_client_auth
@@ -32,15 +35,16 @@ from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
 
 
 async def resolve(target: ServerTarget, config: ScanConfig) -> str:
-    """The address to connect to: the pinned one, the literal, or the first one DNS returns. Through a proxy, a
-    name is left for the proxy to resolve."""
+    """The address to connect to: the pinned one, the literal, or the first one DNS returns, in one spelling per
+    address (an IPv4-mapped IPv6 address is its IPv4 address). Through a proxy, a name is left for the proxy to
+    resolve."""
     if target.ip is not None:
-        return str(target.ip)
+        return canonical_address(str(target.ip))
     if target.host_is_ip:
-        return str(ipaddress.ip_address(target.host))
+        return canonical_address(target.host)
     if config.https_tunnel is not None:
         return target.host
-    return str((await resolve_all(target, config))[0])
+    return canonical_address(str((await resolve_all(target, config))[0]))
 
 
 async def resolve_all(target: ServerTarget, config: ScanConfig) -> tuple[IPAddress, ...]:

@@ -9,6 +9,10 @@ retried alone (after a hang-up among other connections) is never half-closed, so
 server's answer to the hello. The first contact itself goes fully closed (it is the reference), but its answer is
 handed back as soon as it is in, while its close goes on holding its permit.
 
+Only a few probes go beside the first contact before the server has responded at all (a byte, a hang-up): with it,
+four connections. The others wait for its first byte, so a server that accepts connections and never answers
+costs those four, none of them retried (``_net/_retries``), and fails with a clear timeout.
+
 A probe's answer is data: accepted (with what the server chose) or rejected (with the alert, if any). A probe
 that could not get an answer is retried as ``_net/_retries`` says: a refused or timed-out connection with backoff
 and fewer permits, a hang-up among other connections alone. A server that closes (or resets) the connection
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import attrs
@@ -64,6 +68,12 @@ from tlsprobe.wire._answers import (
 from tlsprobe.wire._versions import TLSVersion
 
 T = TypeVar("T")
+_BESIDE_BEFORE_RESPONSE: Final = 3
+"""Probes beside the first contact (the learning hello first, then the newest early hellos) that go before the
+server has responded; the others wait for its first byte. Three: with the first contact, a silent server's whole
+cost is four connections; on a server that answers, these are the ones the checks need first (the learning decides
+how every later hello goes, TLS 1.2's answer is the baseline most checks wait for), and measured no slower than
+sending them all at once (ARCHITECTURE.md, "Retries")."""
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
 """Starts a task (a task group's ``start_soon``)."""
 _RECEIVE_SIZE = 65536
@@ -92,6 +102,7 @@ class NativeProber:
         self._learning = False  # learn_half_close has started
         self._learned = anyio.Event()  # ... and has decided, either way
         self._spawn: Spawn | None = None
+        self._beside_before_response = _BESIDE_BEFORE_RESPONSE
 
     def on_first_connection(self, callback: Callable[[], None] | None) -> None:
         """Call ``callback`` (say, to start tasks) as soon as the first contact has a connection; never for a
@@ -133,6 +144,7 @@ class NativeProber:
 
     async def _learn_half_close(self, meter: ProbeMeter) -> None:
         await self.first_connection_made.wait()
+        await self._beside_turn()
         assert self._first_hello is not None
         hello, offered = self._first_hello
 
@@ -155,6 +167,15 @@ class NativeProber:
             and answer.cipher_suite == expected.cipher_suite
         )
 
+    async def _beside_turn(self) -> None:
+        """Wait, if need be, before a probe beside the first contact: the first ``_BESIDE_BEFORE_RESPONSE`` go at
+        once, the others once the server has responded (the first contact's first byte, on most servers). On a
+        silent server they never go: the scan's failure cancels them."""
+        if self._beside_before_response:
+            self._beside_before_response -= 1
+            return
+        await self._connector.permits.wait_response()
+
     def _half_closes(self, attempt: Attempt) -> bool:
         return self._half_close and not attempt.exclusive
 
@@ -167,8 +188,11 @@ class NativeProber:
         ``ahead_of_learning``: sent while ``learn_half_close`` has not decided yet, the hello goes half-closed
         all the same, and its answer stands only if the learning then allows half-closing; otherwise it is sent
         again, fully closed. The hellos sent beside the first contact save their closing round trip this way on
-        every server that answers half-closed hellos alike (most), at one more hello each on the others."""
+        every server that answers half-closed hellos alike (most), at one more hello each on the others. Such a
+        hello goes beside the first contact: only a few go before the server has responded (``_beside_turn``)."""
         hello = build_client_hello(spec) + ahead
+        if ahead_of_learning:
+            await self._beside_turn()
 
         async def as_learned(attempt: Attempt) -> list[object]:
             return await self._exchange(meter, attempt, hello, sslv2=False)
@@ -312,6 +336,9 @@ class NativeProber:
                         return HelloRejected(alert=None, reason=f"server answered with {first.version.label}")
                     events = await _rest_of_tls13_flight(stream, hello, bytes(received))
             except TimeoutError:
+                if not received:
+                    raise self._silence() from None
+                self._connector.permits.record_response()  # what came counts, for the retry
                 raise ResponseTimeoutError(
                     f"no complete TLS 1.3 flight from the server within {self._timeouts.read_s:g} s"
                 ) from None
@@ -397,6 +424,7 @@ class NativeProber:
         gets every byte read, and ``unread`` those read past the flight's end."""
         events: list[object] = []
         reader: ServerFlightReader | None = None
+        last_byte_at = 0.0
         try:
             with anyio.fail_after(self._timeouts.read_s):
                 await stream.send(hello)
@@ -407,13 +435,26 @@ class NativeProber:
                         data = await stream.receive(_RECEIVE_SIZE)
                     except anyio.EndOfStream:
                         break
+                    last_byte_at = anyio.current_time()
                     if received is not None:
                         received += data
                     if reader is None:
+                        # The first byte: the server is not silent (the probes beside the first contact that
+                        # wait for this go now, and a timeout from now on is retried as load).
+                        self._connector.permits.record_response()
                         # Servers that do not speak SSL 2.0 answer its hello with a TLS alert record.
                         reader = ServerFlightReader(sslv2=sslv2 and data[0] not in (0x15, 0x16))
                     events.extend(reader.feed(data))
         except TimeoutError:
+            if reader is None:
+                raise self._silence() from None
+            if anyio.current_time() - last_byte_at < self._timeouts.read_s / 2:
+                # Bytes were still coming when the time was up: a drip (a tarpit), not a server that stalled under
+                # load. Retrying would only feed it more connections and time.
+                raise self._connector.note_stall(
+                    f"the server was still dripping its answer when the read timeout of {self._timeouts.read_s:g} s "
+                    "passed"
+                ) from None
             raise ResponseTimeoutError(
                 f"no complete answer from the server within {self._timeouts.read_s:g} s"
             ) from None
@@ -427,6 +468,11 @@ class NativeProber:
         if unread is not None and reader is not None:
             unread += reader.take_unread()
         return events
+
+    def _silence(self) -> ResponseTimeoutError:
+        return ResponseTimeoutError(
+            f"the server accepted the connection but sent nothing within {self._timeouts.read_s:g} s"
+        )
 
 
 async def _rest_of_tls13_flight(stream: SocketStream, hello: bytes, received: bytes) -> list[object]:

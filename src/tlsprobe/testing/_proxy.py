@@ -37,7 +37,10 @@ _JOIN_TIMEOUT_S = 2.0
 
 
 class CountingProxy:
-    """Forward ``127.0.0.1:port`` to ``target_host:target_port`` and count the connections."""
+    """Forward ``127.0.0.1:port`` to ``target_host:target_port`` and count the connections.
+
+    With ``listen_ports=n`` it listens on ``n`` ports (``ports``) that forward to the same target and share one
+    count: one server address seen as many ports of one IP."""
 
     def __init__(
         self,
@@ -47,8 +50,10 @@ class CountingProxy:
         refuse_beyond: int | None = None,
         drop_on_client_eof: bool = False,
         answer_delay_s: float = 0.0,
+        listen_ports: int = 1,
     ) -> None:
         self.target = (target_host, target_port)
+        self.listen_ports = listen_ports
         self.refuse_beyond = refuse_beyond
         self.drop_on_client_eof = drop_on_client_eof
         self.answer_delay_s = answer_delay_s
@@ -60,41 +65,48 @@ class CountingProxy:
         self.half_closed_before_answer = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
+        self._listeners: list[socket.socket] = []
+        self._accept_threads: list[threading.Thread] = []
         self._threads: set[threading.Thread] = set()
         self._sockets: set[socket.socket] = set()
-        self._port: int | None = None
+        self._ports: tuple[int, ...] = ()
 
     @property
     def port(self) -> int:
-        if self._port is None:
+        return self.ports[0]
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        if not self._ports:
             raise RuntimeError("the proxy is not started")
-        return self._port
+        return self._ports
 
     @property
     def address(self) -> tuple[str, int]:
         return ("127.0.0.1", self.port)
 
     def start(self) -> Self:
-        listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-        listener.settimeout(_POLL_S)
-        self._listener = listener
-        self._port = listener.getsockname()[1]
-        self._accept_thread = threading.Thread(target=self._accept_loop, name="CountingProxy-accept", daemon=True)
-        self._accept_thread.start()
+        for _ in range(self.listen_ports):
+            listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+            listener.settimeout(_POLL_S)
+            self._listeners.append(listener)
+            thread = threading.Thread(
+                target=self._accept_loop, args=(listener,), name="CountingProxy-accept", daemon=True
+            )
+            self._accept_threads.append(thread)
+            thread.start()
+        self._ports = tuple(int(listener.getsockname()[1]) for listener in self._listeners)
         return self
 
     def stop(self) -> None:
         """Stop accepting, cut every forwarded connection and join all threads."""
         self._stopping.set()
         deadline = time.monotonic() + _JOIN_TIMEOUT_S
-        if self._accept_thread is not None:
-            self._accept_thread.join(_JOIN_TIMEOUT_S)
-            self._accept_thread = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        for thread in self._accept_threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._accept_threads = []
+        for listener in self._listeners:
+            listener.close()
         with self._lock:
             sockets = list(self._sockets)
             threads = list(self._threads)
@@ -115,9 +127,7 @@ class CountingProxy:
     ) -> None:
         self.stop()
 
-    def _accept_loop(self) -> None:
-        listener = self._listener
-        assert listener is not None
+    def _accept_loop(self, listener: socket.socket) -> None:
         while not self._stopping.is_set():
             try:
                 client, _peer = listener.accept()
