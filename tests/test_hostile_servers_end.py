@@ -64,6 +64,17 @@ async def test_a_thread_reading_a_drip_is_released_at_the_exchange_deadline() ->
     assert connector.counters.connections_open == 0
 
 
+async def test_the_async_close_of_a_drip_after_our_fin_is_bounded_too() -> None:
+    timeouts = Timeouts(connect_s=5, read_s=_NEVER_S, exchange_s=_NEVER_S)
+    with DripAfterFinServer(0.05) as server:
+        connector = _connector(server.port, timeouts, anyio.CapacityLimiter(1))
+        async with connector.connect(ProbeMeter()) as stream:
+            await stream.send(b"\x16\x03\x01\x00\x00")
+        assert server.fins_received == 1
+    assert connector.closes_by_reset
+    assert connector.counters.connections_open == 0
+
+
 async def test_cancelling_a_scan_releases_a_thread_blocked_on_a_silent_server() -> None:
     threads = anyio.CapacityLimiter(2)
     timeouts = Timeouts(connect_s=5, read_s=_NEVER_S, exchange_s=_NEVER_S)
@@ -83,9 +94,12 @@ async def test_a_server_dripping_after_our_fin_does_not_hold_the_close() -> None
     with DripAfterFinServer(0.05) as server:
         connector = _connector(server.port, timeouts, threads)
         assert await connector.run_blocking(ProbeMeter(), lambda _sock: b"done") == b"done"
-        async with connector.connect(ProbeMeter()) as stream:  # the async close too
+        assert server.fins_received == 1
+        # The wait for the server's FIN ran out: later connections to it are reset instead of waited for.
+        assert connector.closes_by_reset
+        async with connector.connect(ProbeMeter()) as stream:
             await stream.send(b"\x16\x03\x01\x00\x00")
-        assert server.wait_until(lambda hostile: hostile.fins_received == 2)
+        assert server.wait_until(lambda hostile: hostile.accepted_connections == 2)
     assert threads.borrowed_tokens == 0
     assert connector.counters.connections_open == 0
 

@@ -8,6 +8,7 @@ import errno
 import itertools
 import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -156,6 +157,9 @@ class ServerConnector:
     """The permits of the server's IP across its ports (``_address_budgets``); None for no such cap."""
     share: ScanShare | None = None
     """The scan's share of the scanner's threads and connection slots; None for no share."""
+    closes_by_reset: bool = attrs.field(default=False, init=False)
+    """Whether connections are reset rather than closed politely: the server let a close's wait for its FIN run
+    out (a drip after our FIN, or no FIN at all), so waiting again would only hold a permit for nothing."""
     stalled: str | None = attrs.field(default=None, init=False)
     """Why the server is not contacted again: an exchange outlived ``Timeouts.exchange_s`` (a tarpit)."""
 
@@ -213,11 +217,17 @@ class ServerConnector:
         returned when the block exits. Under ``retrying``, pass its ``attempt``."""
         async with self._permit(meter, attempt):
             stream = await self._open_stream()
+            cancelled = False
             try:
                 await negotiate(stream, self.setup.negotiators(self.ip_address, self.port), self.timeouts.read_s)
                 yield stream
+            except BaseException as error:
+                cancelled = isinstance(error, anyio.get_cancelled_exc_class())
+                raise
             finally:
-                await _close_fully(stream, _linger_s(self.timeouts))
+                # A cancelled scan does not wait for the server's FIN: a reset frees the server's side as surely.
+                if not await _close_fully(stream, _linger_s(self.timeouts), reset=cancelled or self.closes_by_reset):
+                    self.closes_by_reset = True
 
     async def run_blocking(self, meter: ProbeMeter, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
         """Run ``fn(sock, *args)`` in a worker thread on a fresh blocking socket, closed when ``fn`` returns;
@@ -365,25 +375,40 @@ def _os_error_text(error: OSError) -> str:
     return cause.strerror or str(cause) or type(cause).__name__
 
 
-async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float) -> None:
+async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float, *, reset: bool = False) -> bool:
+    """Close ``stream``; whether the server closed its side in time (always True with ``reset``)."""
     # Close politely and completely before the permit goes back: send our FIN, let the server close its side
     # (it does at once: it has nothing more to say to a client that hung up), then wait until our descriptor is
     # really gone, since an asyncio transport's close() only schedules it. Otherwise the server could briefly
     # hold one connection more than the limit.
     raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+    closed_in_time = True
     with anyio.CancelScope(shield=True):
-        with anyio.move_on_after(linger_s):
-            try:
-                await stream.send_eof()
-                while await stream.receive(_DRAIN_SIZE):
+        if reset:
+            _set_reset_on_close(raw)
+        else:
+            with anyio.move_on_after(linger_s) as wait:
+                try:
+                    await stream.send_eof()
+                    while await stream.receive(_DRAIN_SIZE):
+                        pass
+                except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
                     pass
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                pass
+            if wait.cancelled_caught:
+                closed_in_time = False
+                _set_reset_on_close(raw)
         await stream.aclose()
         for _ in range(100):
             if raw.fileno() == -1:
                 break
             await anyio.lowlevel.checkpoint()
+    return closed_in_time
+
+
+def _set_reset_on_close(sock: socket.socket) -> None:
+    """Make closing ``sock`` send a reset: the server's side is gone at once, not left half-open."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 class _SocketGuard:
@@ -403,10 +428,10 @@ class _SocketGuard:
             if self.was_shut_down:
                 _shut_down(sock)
 
-    def release(self, sock: socket.socket, linger_s: float) -> None:
-        """Close ``sock`` politely (``_close_blocking``), and forget it before its descriptor is reused."""
+    def release(self, sock: socket.socket, linger_s: float, *, reset: bool) -> bool:
+        """Close ``sock`` (``_close_blocking``), and forget it before its descriptor is reused."""
         try:
-            _close_blocking(sock, linger_s)
+            return _close_blocking(sock, linger_s, reset=reset)
         finally:
             with self._lock:
                 self._socket = None
@@ -440,24 +465,37 @@ def _call_with_socket(
         with handshake_context(connector.handshake):
             return fn(sock, *args)
     finally:
-        guard.release(sock, _linger_s(connector.timeouts))
+        if not guard.release(sock, _linger_s(connector.timeouts), reset=connector.closes_by_reset):
+            connector.closes_by_reset = True
 
 
-def _close_blocking(sock: socket.socket, linger_s: float) -> None:
+def _close_blocking(sock: socket.socket, linger_s: float, *, reset: bool = False) -> bool:
     """The blocking twin of ``_close_fully``: FIN, wait for the server's (``linger_s`` in all, however the server
-    drips its bytes), close."""
+    drips its bytes), close; or a reset at once. Whether the server closed its side in time."""
     deadline = time.monotonic() + linger_s
+    closed_in_time = True
     try:
-        if sock.fileno() != -1:
+        if reset:
+            _set_reset_on_close(sock)
+        elif sock.fileno() != -1:
             sock.shutdown(socket.SHUT_WR)
-            while (remaining := deadline - time.monotonic()) > 0:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    closed_in_time = False
+                    _set_reset_on_close(sock)
+                    break
                 sock.settimeout(remaining)
                 if not sock.recv(_DRAIN_SIZE):
                     break
+    except TimeoutError:
+        closed_in_time = False
+        _set_reset_on_close(sock)
     except OSError:
         pass
     finally:
         sock.close()
+    return closed_in_time
 
 
 @asynccontextmanager
