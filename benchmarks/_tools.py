@@ -228,6 +228,10 @@ def run_tlsprobe(
         str(output),
         "--jsonl",
         "--quiet",
+        # The farm's servers stand for distinct hosts but share 127.0.0.1 (on their own ports): the per-IP cap,
+        # which protects one real host listening on many ports, would throttle them as one. SSLyze has none.
+        "--max-connections-per-ip",
+        "1000000",
         *extra,
     ]
     measured = run_measured([command], work / "logs", timeout_s=timeout_s, env=tool_env(tlsprobe_path))
