@@ -256,11 +256,9 @@ class ServerConnector:
         async def shut_down_when_due() -> None:
             try:
                 await anyio.sleep(deadline_s)
-                deadline_passed.append(True)
             finally:  # the deadline, or cancellation of the scan
                 guard.shut_down()
 
-        deadline_passed: list[bool] = []
         returned: list[T] = []
         raised: list[Exception] = []  # kept out of the task group, which would wrap it in an ExceptionGroup
         async with anyio.create_task_group() as watchdog:
@@ -276,9 +274,8 @@ class ServerConnector:
             finally:
                 guard.finish()
                 watchdog.cancel_scope.cancel()
-        if guard.was_shut_down and not deadline_passed:
-            await anyio.lowlevel.checkpoint_if_cancelled()  # the scan was cancelled: that, not the thread's error
         if guard.was_shut_down:  # whatever the thread made of its socket being shut down under it
+            await anyio.lowlevel.checkpoint_if_cancelled()  # shut down for a cancelled scan: that, not a stall
             raise self.note_stall(f"an exchange with the server did not end within {deadline_s:g} s") from (
                 raised.pop() if raised else None
             )
@@ -470,32 +467,35 @@ def _call_with_socket(
 
 
 def _close_blocking(sock: socket.socket, linger_s: float, *, reset: bool = False) -> bool:
-    """The blocking twin of ``_close_fully``: FIN, wait for the server's (``linger_s`` in all, however the server
-    drips its bytes), close; or a reset at once. Whether the server closed its side in time."""
-    deadline = time.monotonic() + linger_s
-    closed_in_time = True
+    """The blocking twin of ``_close_fully``: FIN, wait for the server's, close; or a reset at once, or after a
+    wait that ran out. Whether the server closed its side in time (always True with ``reset``)."""
+    server_closed = True
     try:
-        if reset:
-            _set_reset_on_close(sock)
-        elif sock.fileno() != -1:
-            sock.shutdown(socket.SHUT_WR)
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    closed_in_time = False
-                    _set_reset_on_close(sock)
-                    break
-                sock.settimeout(remaining)
-                if not sock.recv(_DRAIN_SIZE):
-                    break
-    except TimeoutError:
-        closed_in_time = False
-        _set_reset_on_close(sock)
-    except OSError:
-        pass
+        if not reset:
+            server_closed = _server_fin_came(sock, linger_s)
     finally:
+        if reset or not server_closed:
+            _set_reset_on_close(sock)
         sock.close()
-    return closed_in_time
+    return server_closed
+
+
+def _server_fin_came(sock: socket.socket, linger_s: float) -> bool:
+    """Send our FIN and wait for the server's, ``linger_s`` in all however the server drips its bytes."""
+    deadline = time.monotonic() + linger_s
+    try:
+        if sock.fileno() == -1:
+            return True
+        sock.shutdown(socket.SHUT_WR)
+        while (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            if not sock.recv(_DRAIN_SIZE):
+                return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True  # reset or gone under us: nothing left to wait for
+    return False
 
 
 @asynccontextmanager

@@ -72,8 +72,8 @@ _BESIDE_BEFORE_RESPONSE: Final = 3
 """Probes beside the first contact (the learning hello first, then the newest early hellos) that go before the
 server has responded; the others wait for its first byte. Three: with the first contact, a silent server's whole
 cost is four connections; on a server that answers, these are the ones the checks need first (the learning decides
-how every later hello goes, TLS 1.2's answer is the baseline most checks wait for), and measured no slower than
-sending them all at once (ARCHITECTURE.md, "Retries")."""
+how every later hello goes, TLS 1.2's answer is the baseline most checks wait for); the others wait at a small
+cost on such a server (ARCHITECTURE.md, "Retries")."""
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
 """Starts a task (a task group's ``start_soon``)."""
 _RECEIVE_SIZE = 65536
