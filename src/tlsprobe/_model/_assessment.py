@@ -7,7 +7,7 @@ them without an import cycle.
 from __future__ import annotations
 
 import enum
-from typing import final
+from typing import Final, final
 
 import attrs
 
@@ -128,6 +128,10 @@ class Compliance:
     """Every rule broken."""
     unevaluated: tuple[UnevaluatedRule, ...]
     """Rules that could not be evaluated."""
+
+
+GRADES: Final = ("A+", "A", "A-", "B", "C", "D", "E", "F")
+"""Every letter grade, best first."""
 
 
 class Severity(enum.Enum):

@@ -15,10 +15,7 @@ from typing import Final, final
 
 import attrs
 
-from tlsprobe._model._assessment import Finding, Severity, Vulnerability
-
-GRADES: Final = ("A+", "A", "A-", "B", "C", "D", "E", "F")
-"""Best first."""
+from tlsprobe._model._assessment import GRADES, Finding, Severity, Vulnerability
 
 
 def _frozen_caps(caps: Mapping[Severity, str | None]) -> Mapping[Severity, str | None]:

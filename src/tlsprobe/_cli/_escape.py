@@ -1,0 +1,41 @@
+"""Server-controlled text made safe for a terminal.
+
+A certificate subject, an HTTP header or an alert message comes from the server: printed raw, its control
+characters can move the cursor, clear the screen, set the window title (OSC) or recolour the report, and a
+bidirectional override can make ``TRUSTED`` out of ``DETSURT``. Every such string goes through ``escape``
+before it reaches the terminal; JSON output keeps the exact text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+# C0 and C1 controls, DEL, and the invisible format characters that reorder or hide text: bidi embeddings,
+# overrides and isolates, marks, zero-width characters, the BOM.
+_UNSAFE: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_NAMED: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\x1b"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    character = match.group()
+    named = _NAMED.get(character)
+    if named is not None:
+        return named
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """``text`` with every control and invisible format character written as a visible escape (``\\x1b``,
+    ``\\u202e``); printable text, accents and scripts included, is unchanged."""
+    escaped = _UNSAFE.sub(_escaped, text)
+    if escaped.isprintable():
+        return escaped
+    # Anything else Unicode calls unprintable (unassigned, private use, other format characters).
+    return "".join(
+        f"\\u{ord(c):04x}" if not c.isprintable() and unicodedata.category(c) != "Zs" else c for c in escaped
+    )
