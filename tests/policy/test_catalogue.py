@@ -196,8 +196,8 @@ def test_the_ids_are_stable() -> None:
     assert set(FINDINGS) == {
         "drown", "sslv3", "tls1_0", "tls1_1", "poodle", "anonymous", "null_cipher", "export", "freak", "rc4",
         "sweet32", "beast", "logjam", "certificate_untrusted", "certificate_hostname_mismatch",
-        "certificate_validity", "certificate_weak_key", "certificate_sha1", "certificate_revoked",
-        "must_staple_violated", "heartbleed", "openssl_ccs_injection", "robot", "compression",
+        "certificate_validity", "certificate_weak_key", "certificate_sha1", "certificate_weak_signature",
+        "certificate_revoked", "must_staple_violated", "heartbleed", "openssl_ccs_injection", "robot", "compression",
         "insecure_renegotiation", "client_renegotiation", "no_extended_master_secret", "no_fallback_scsv",
     }  # fmt: skip
 
@@ -296,6 +296,7 @@ def _certificates() -> CertificateResult:
         _chain(pki.expired.cert, intermediate),  # untrusted, not for www.example.com, expired
         _chain(pki.rsa1024.cert, intermediate),
         _chain(pki.under_sha1.cert, pki.sha1_intermediate.cert),
+        _chain(pki.md5_leaf.cert),
         _chain(pki.leaf.cert, intermediate, ocsp_response=revoked),
         _chain(must_staple.cert, intermediate),
     ]

@@ -26,8 +26,15 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519Pri
 NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
 
-_SHA256_WITH_RSA = bytes.fromhex("2a864886f70d01010b")  # OID 1.2.840.113549.1.1.11, DER contents
-_SHA1_WITH_RSA = bytes.fromhex("2a864886f70d010105")  # OID 1.2.840.113549.1.1.5, same length
+# DER contents of RSA signature algorithm OIDs, all nine bytes long, so that a certificate is relabelled in place.
+SIGNATURE_OIDS = {
+    "sha256": bytes.fromhex("2a864886f70d01010b"),  # sha256WithRSAEncryption, 1.2.840.113549.1.1.11
+    "sha1": bytes.fromhex("2a864886f70d010105"),  # sha1WithRSAEncryption
+    "md5": bytes.fromhex("2a864886f70d010104"),  # md5WithRSAEncryption
+    "md2": bytes.fromhex("2a864886f70d010102"),  # md2WithRSAEncryption: cryptography cannot compute MD2
+    "unknown": bytes.fromhex("2a864886f70d010163"),  # 1.2.840.113549.1.1.99: no such algorithm
+}
+_RESIGN_HASHES: dict[str, hashes.HashAlgorithm] = {"sha1": hashes.SHA1(), "md5": hashes.MD5()}
 
 
 @attrs.frozen
@@ -111,16 +118,20 @@ def issue(
     return Issued(builder.sign(signer_key, algorithm), key)
 
 
-def resign_with_sha1(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey) -> x509.Certificate:
-    """``cert`` (sha256WithRSAEncryption) re-signed as sha1WithRSAEncryption, which cryptography no longer signs.
+def resign(cert: x509.Certificate, issuer_key: rsa.RSAPrivateKey, algorithm: str) -> x509.Certificate:
+    """``cert`` (sha256WithRSAEncryption) relabelled as ``algorithm`` (a key of ``SIGNATURE_OIDS``) and signed again
+    by ``issuer_key`` over its hash, which cryptography's builder refuses for SHA-1 and MD5. For an algorithm that
+    cannot be computed here (MD2, an unknown OID) the old signature bytes stay: nobody can check them.
 
-    Both OIDs are nine bytes and an RSA signature keeps its length, so the DER is patched in place.
+    The OIDs are all nine bytes and an RSA signature keeps its length, so the DER is patched in place.
     """
     der = cert.public_bytes(serialization.Encoding.DER)
-    assert der.count(_SHA256_WITH_RSA) == 2  # in the TBSCertificate and in the outer signatureAlgorithm
-    der = der.replace(_SHA256_WITH_RSA, _SHA1_WITH_RSA)
+    assert der.count(SIGNATURE_OIDS["sha256"]) == 2  # in the TBSCertificate and in the outer signatureAlgorithm
+    der = der.replace(SIGNATURE_OIDS["sha256"], SIGNATURE_OIDS[algorithm])
+    if algorithm not in _RESIGN_HASHES:
+        return x509.load_der_x509_certificate(der)
     tbs = x509.load_der_x509_certificate(der).tbs_certificate_bytes
-    signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
+    signature = issuer_key.sign(tbs, padding.PKCS1v15(), _RESIGN_HASHES[algorithm])
     assert len(signature) == len(cert.signature)
     return x509.load_der_x509_certificate(der[: -len(signature)] + signature)
 
@@ -183,6 +194,8 @@ class TrustPKI:
     """``rsa_root``'s key, self-signed with SHA-1 (subject CN=sha1 root)."""
     under_sha1_root: Issued
     """An intermediate issued by ``sha1_root`` with SHA-256."""
+    md5_leaf: Issued
+    """[md5.example] issued by ``rsa_root`` with an MD5 signature."""
 
 
 @functools.cache
@@ -198,8 +211,9 @@ def trust_pki() -> TrustPKI:
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     rsa_root = issue("tlsprobe rsa root", key=rsa_key, ca=True)
     sha256_intermediate = issue("sha1 intermediate", key=ec.generate_private_key(p256), issuer=rsa_root, ca=True)
-    sha1_intermediate = Issued(resign_with_sha1(sha256_intermediate.cert, rsa_key), sha256_intermediate.key)
-    sha1_root = Issued(resign_with_sha1(issue("sha1 root", key=rsa_key, ca=True).cert, rsa_key), rsa_key)
+    sha1_intermediate = Issued(resign(sha256_intermediate.cert, rsa_key, "sha1"), sha256_intermediate.key)
+    sha1_root = Issued(resign(issue("sha1 root", key=rsa_key, ca=True).cert, rsa_key, "sha1"), rsa_key)
+    sha256_md5_leaf = issue("md5.example", key=ec.generate_private_key(p256), issuer=rsa_root, sans=("md5.example",))
     client_intermediate = issue(
         "client intermediate",
         key=ec.generate_private_key(p256),
@@ -246,6 +260,7 @@ def trust_pki() -> TrustPKI:
         ),
         sha1_root=sha1_root,
         under_sha1_root=issue("under sha1 root", key=ec.generate_private_key(p256), issuer=sha1_root, ca=True),
+        md5_leaf=Issued(resign(sha256_md5_leaf.cert, rsa_key, "md5"), sha256_md5_leaf.key),
     )
 
 

@@ -145,6 +145,7 @@ def test_good_chain() -> None:
         missing_issuer=None,
         sha1_in_verified_chain=False,
         sha1_signed=(),
+        broken_hash_signed=(),
         weak_keys=(),
         any_expired=False,
         any_not_yet_valid=False,

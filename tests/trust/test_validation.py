@@ -195,7 +195,10 @@ def test_sha1_signed_intermediate_is_refused(tmp_path: Path) -> None:
     path.write_bytes(pem(pki.rsa_root.cert))
     result = validate_chain([pki.under_sha1.cert, pki.sha1_intermediate.cert], load_ca_file(path), at=NOW)
     assert result.error is not None
-    assert result.error.startswith("validation failed: candidates exhausted: Forbidden signature algorithm: ")
+    assert result.error.startswith(
+        "a signature algorithm the Web PKI forbids: 'CN=sha1 intermediate' is signed with sha1WithRSAEncryption; "
+        "cryptography: validation failed: candidates exhausted: Forbidden signature algorithm: "
+    )
     assert "RsaWithSha1" in result.error
 
 

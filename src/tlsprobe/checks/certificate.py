@@ -5,8 +5,9 @@ the target's SNI and (for a named target) without it. Chains with the same leaf 
 deployment is validated against the Mozilla root store (certifi), the operating system's store when the machine
 has one, and a CA file when one is given; the leaf is matched against the name the server was reached by (the SNI
 name, or the IP address of an IP target); the chain as received is judged on its own (order, anchor, missing
-issuer, SHA-1, weak keys, validity); the stapled OCSP response is parsed and verified; SCTs are read from the
-certificate, the TLS extension and the OCSP response; EV is read from the leaf's policies and the verified root.
+issuer, SHA-1 and MD5 signatures, weak keys, validity), its structure from names and keys whatever the signature
+algorithms; the stapled OCSP response is parsed and verified; SCTs are read from the certificate, the TLS extension
+and the OCSP response; EV is read from the leaf's policies and the verified root.
 Connections: see ``_certificate_retrieval`` (4 for a named server with RSA and ECDSA certificates and TLS 1.2 and
 1.3, plus the baseline hello shared with other checks).
 References: RFC 5280, RFC 6125, RFC 6066 §8, RFC 6960, RFC 6962, RFC 7633, the CA/Browser Forum Baseline

@@ -10,6 +10,7 @@ always filled.
 """
 
 from tlsprobe._model._assessment import (
+    GRADES,
     Compliance,
     Deviation,
     Finding,
@@ -21,7 +22,6 @@ from tlsprobe._model._assessment import (
     Verdict,
     Vulnerability,
 )
-from tlsprobe.policy._catalogue import GRADES
 from tlsprobe.policy._compliance import evaluate_policy
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._grade import grade

@@ -120,6 +120,8 @@ CERTIFICATE_HOSTNAME_MISMATCH: Final = _declare("certificate_hostname_mismatch",
 CERTIFICATE_VALIDITY: Final = _declare("certificate_validity", {_HIGH: "F"}, checks=_CERTIFICATE)
 CERTIFICATE_WEAK_KEY: Final = _declare("certificate_weak_key", {_HIGH: "F"}, checks=_CERTIFICATE)
 CERTIFICATE_SHA1: Final = _declare("certificate_sha1", {_MEDIUM: "B"}, checks=_CERTIFICATE)
+# MD5 (or MD2, MD4) signatures: forgeable by chosen-prefix collisions, as the 2008 rogue CA showed.
+CERTIFICATE_WEAK_SIGNATURE: Final = _declare("certificate_weak_signature", {_HIGH: "F"}, checks=_CERTIFICATE)
 CERTIFICATE_REVOKED: Final = _declare("certificate_revoked", {_CRITICAL: "F"}, checks=_CERTIFICATE)
 MUST_STAPLE_VIOLATED: Final = _declare("must_staple_violated", {_MEDIUM: "A-"}, checks=_CERTIFICATE)
 

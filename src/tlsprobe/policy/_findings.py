@@ -170,6 +170,15 @@ def _certificate_findings(result: CertificateResult) -> Iterator[Finding]:
                 title=f"Certificate {subject!r}: SHA-1 signatures in its chain",
                 evidence=chain.sha1_signed,
             )
+        if chain.broken_hash_signed:
+            yield kinds.CERTIFICATE_WEAK_SIGNATURE.finding(
+                title=f"Certificate {subject!r}: MD5 (or older hash) signatures in its chain",
+                evidence=tuple(
+                    f"{facts.subject}: signed with {facts.signature_algorithm}"
+                    for facts in chain.received_chain
+                    if facts.subject in chain.broken_hash_signed and not facts.is_self_signed
+                ),
+            )
         stapling = deployment.ocsp_stapling
         if stapling.response is not None and stapling.response.cert_status is OCSPCertStatus.REVOKED:
             yield kinds.CERTIFICATE_REVOKED.finding(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from tlsprobe._model._assessment import Finding, Grade, GradeCap
+from tlsprobe._model._assessment import GRADES, Finding, Grade, GradeCap
 from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks.http_headers import HTTPHeadersResult
-from tlsprobe.policy._catalogue import GRADES, finding_kind
+from tlsprobe.policy._catalogue import finding_kind
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._observed import NotObserved, Observations
 from tlsprobe.wire import EphemeralKeyKind

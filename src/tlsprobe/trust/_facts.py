@@ -2,10 +2,16 @@
 
 ``CertificateFacts`` is what a report shows of one certificate, PEM included, so that the JSON carries the
 certificate itself along with what was read from it. ``ChainFacts`` judges the chain a server sent: its order,
-whether it includes a root, whether an intermediate is missing, SHA-1 signatures, weak keys, expiry.
+whether it includes a root, whether an intermediate is missing, SHA-1 and broken-hash (MD5...) signatures, weak
+keys, expiry.
 
-Signatures are checked with the issuer's public key directly (not ``verify_directly_issued_by``) so that SHA-1
-and other legacy signatures, which ``cryptography`` refuses to verify there, can still be chained and reported.
+The chain's structure (order, completeness) is judged from names and keys only, never from whether a signature
+algorithm is acceptable: a leaf signed with MD5 by the intermediate sent after it is in order, and its weak
+signature is a separate fact. So signatures are checked with the issuer's public key directly (not
+``verify_directly_issued_by``, which refuses legacy algorithms), the padding and hash are chosen from the
+algorithm's OID (``cryptography`` gives no parameters for algorithms it no longer signs with, such as MD5), and a
+signature that cannot be checked at all (MD2, MD4, an unknown algorithm) leaves the names and key identifiers
+to decide.
 """
 
 from __future__ import annotations
@@ -25,10 +31,20 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import SignatureAlgorithmOID
 
-__all__ = ["CertificateFacts", "ChainFacts", "KeyType", "is_self_signed", "signed_by"]
+__all__ = [
+    "CertificateFacts",
+    "ChainFacts",
+    "KeyType",
+    "has_broken_signature_hash",
+    "has_sha1_signature",
+    "is_self_signed",
+    "signature_algorithm_name",
+    "signed_by",
+]
 
 _IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _ExtensionT = TypeVar("_ExtensionT", bound=x509.ExtensionType)
@@ -36,9 +52,61 @@ _ExtensionT = TypeVar("_ExtensionT", bound=x509.ExtensionType)
 _MIN_RSA_BITS: Final = 2048
 _MIN_EC_BITS: Final = 224
 
+_MD2_WITH_RSA: Final = x509.ObjectIdentifier("1.2.840.113549.1.1.2")
+_MD4_WITH_RSA: Final = x509.ObjectIdentifier("1.2.840.113549.1.1.3")
+_MD5_WITH_RSA_OIW: Final = x509.ObjectIdentifier("1.3.14.3.2.3")  # the old OIW arc, still known to OpenSSL
+
+# Signatures over a hash with practical collisions (MD5's chosen-prefix collision forged a CA certificate in 2008):
+# they prove nothing about what was signed. SHA-1 (collided in 2017) is reported on its own.
+_BROKEN_HASH_SIGNATURES: Final = frozenset(
+    {_MD2_WITH_RSA, _MD4_WITH_RSA, SignatureAlgorithmOID.RSA_WITH_MD5, _MD5_WITH_RSA_OIW}
+)
+
+# The signature families, by algorithm OID: they decide how a signature is verified and which key can have made it.
+_RSA_PKCS1_SIGNATURES: Final = frozenset(
+    {
+        *_BROKEN_HASH_SIGNATURES,
+        SignatureAlgorithmOID.RSA_WITH_SHA1,
+        SignatureAlgorithmOID._RSA_WITH_SHA1,
+        SignatureAlgorithmOID.RSA_WITH_SHA224,
+        SignatureAlgorithmOID.RSA_WITH_SHA256,
+        SignatureAlgorithmOID.RSA_WITH_SHA384,
+        SignatureAlgorithmOID.RSA_WITH_SHA512,
+        SignatureAlgorithmOID.RSA_WITH_SHA3_224,
+        SignatureAlgorithmOID.RSA_WITH_SHA3_256,
+        SignatureAlgorithmOID.RSA_WITH_SHA3_384,
+        SignatureAlgorithmOID.RSA_WITH_SHA3_512,
+    }
+)
+_ECDSA_SIGNATURES: Final = frozenset(
+    {
+        SignatureAlgorithmOID.ECDSA_WITH_SHA1,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA224,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA256,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA384,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA512,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA3_224,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA3_256,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA3_384,
+        SignatureAlgorithmOID.ECDSA_WITH_SHA3_512,
+    }
+)
+_DSA_SIGNATURES: Final = frozenset(
+    {
+        SignatureAlgorithmOID.DSA_WITH_SHA1,
+        SignatureAlgorithmOID.DSA_WITH_SHA224,
+        SignatureAlgorithmOID.DSA_WITH_SHA256,
+        SignatureAlgorithmOID.DSA_WITH_SHA384,
+        SignatureAlgorithmOID.DSA_WITH_SHA512,
+    }
+)
+
 # OpenSSL's names for the signature algorithms; anything else is shown as its dotted OID.
 _SIGNATURE_NAMES: Final[dict[x509.ObjectIdentifier, str]] = {
+    _MD2_WITH_RSA: "md2WithRSAEncryption",
+    _MD4_WITH_RSA: "md4WithRSAEncryption",
     SignatureAlgorithmOID.RSA_WITH_MD5: "md5WithRSAEncryption",
+    _MD5_WITH_RSA_OIW: "md5WithRSA",
     SignatureAlgorithmOID.RSA_WITH_SHA1: "sha1WithRSAEncryption",
     SignatureAlgorithmOID._RSA_WITH_SHA1: "sha1WithRSA",
     SignatureAlgorithmOID.RSA_WITH_SHA224: "sha224WithRSAEncryption",
@@ -160,44 +228,99 @@ def _signature_hash(cert: x509.Certificate) -> str | None:
     return None if algorithm is None else algorithm.name
 
 
+def signature_algorithm_name(cert: x509.Certificate) -> str:
+    """The OpenSSL name of ``cert``'s signature algorithm (``md5WithRSAEncryption``...), or its dotted OID."""
+    oid = cert.signature_algorithm_oid
+    return _SIGNATURE_NAMES.get(oid, oid.dotted_string)
+
+
+def has_broken_signature_hash(cert: x509.Certificate) -> bool:
+    """``cert`` is signed over a hash with practical collisions: MD2, MD4 or MD5."""
+    return cert.signature_algorithm_oid in _BROKEN_HASH_SIGNATURES
+
+
+def has_sha1_signature(cert: x509.Certificate) -> bool:
+    """``cert`` is signed over SHA-1."""
+    return _signature_hash(cert) == "sha1"
+
+
+def _hash_of(cert: x509.Certificate) -> hashes.HashAlgorithm:
+    """The signature's hash; ``UnsupportedAlgorithm`` when this build cannot compute it (MD2, MD4)."""
+    algorithm = cert.signature_hash_algorithm
+    if algorithm is None:
+        raise UnsupportedAlgorithm(f"{signature_algorithm_name(cert)} names no hash")
+    return algorithm
+
+
+def _verify(cert: x509.Certificate, key: CertificatePublicKeyTypes) -> bool:
+    """Verify ``cert``'s signature with ``key``: False when the key cannot have made a signature of its algorithm
+    (another key type), ``InvalidSignature`` when it did not make this one, ``UnsupportedAlgorithm`` when the
+    algorithm cannot be checked here."""
+    oid = cert.signature_algorithm_oid
+    signature, data = cert.signature, cert.tbs_certificate_bytes
+    if oid in _RSA_PKCS1_SIGNATURES or oid == SignatureAlgorithmOID.RSASSA_PSS:
+        if not isinstance(key, rsa.RSAPublicKey):
+            return False
+        rsa_padding: padding.AsymmetricPadding = padding.PKCS1v15()
+        if oid == SignatureAlgorithmOID.RSASSA_PSS:
+            pss = cert.signature_algorithm_parameters  # salt length and mask generation, read from the certificate
+            if not isinstance(pss, padding.PSS):
+                raise UnsupportedAlgorithm("unreadable RSASSA-PSS parameters")
+            rsa_padding = pss
+        key.verify(signature, data, rsa_padding, _hash_of(cert))
+    elif oid in _ECDSA_SIGNATURES:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            return False
+        key.verify(signature, data, ec.ECDSA(_hash_of(cert)))
+    elif oid in _DSA_SIGNATURES:
+        if not isinstance(key, dsa.DSAPublicKey):
+            return False
+        key.verify(signature, data, _hash_of(cert))
+    elif oid == SignatureAlgorithmOID.ED25519:
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            return False
+        key.verify(signature, data)
+    elif oid == SignatureAlgorithmOID.ED448:
+        if not isinstance(key, ed448.Ed448PublicKey):
+            return False
+        key.verify(signature, data)
+    else:
+        raise UnsupportedAlgorithm(f"unknown signature algorithm {oid.dotted_string}")
+    return True
+
+
 def _signature_verifies(cert: x509.Certificate, issuer: x509.Certificate) -> bool | None:
-    """Whether ``issuer``'s key verifies ``cert``'s signature; None when the algorithm cannot be checked here."""
+    """Whether ``issuer``'s key verifies ``cert``'s signature, however weak its algorithm; None when that cannot
+    be checked here (an unknown algorithm, a hash this build cannot compute, a key it cannot load)."""
     try:
-        key = issuer.public_key()
-        parameters = cert.signature_algorithm_parameters
-        algorithm = cert.signature_hash_algorithm
-        signature, data = cert.signature, cert.tbs_certificate_bytes
-        if isinstance(key, rsa.RSAPublicKey):
-            if not isinstance(parameters, padding.PSS | padding.PKCS1v15) or algorithm is None:
-                return False
-            key.verify(signature, data, parameters, algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            if not isinstance(parameters, ec.ECDSA):
-                return False
-            key.verify(signature, data, parameters)
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(signature, data)
-        elif isinstance(key, dsa.DSAPublicKey):
-            if algorithm is None:
-                return False
-            key.verify(signature, data, algorithm)
-        else:
-            return None
+        return _verify(cert, issuer.public_key())
     except InvalidSignature:
         return False
     except (UnsupportedAlgorithm, ValueError, TypeError):
         return None
-    return True
+
+
+def _key_identifiers_agree(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """``cert``'s authorityKeyIdentifier is ``issuer``'s subjectKeyIdentifier, or one of them is absent (then
+    nothing contradicts the names)."""
+    authority = _extension(cert, x509.AuthorityKeyIdentifier)
+    subject_key = _extension(issuer, x509.SubjectKeyIdentifier)
+    if authority is None or authority.key_identifier is None or subject_key is None:
+        return True
+    return authority.key_identifier == subject_key.key_identifier
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """``issuer`` issued ``cert``: its subject is ``cert``'s issuer name and its key verifies the signature.
 
-    When the signature algorithm cannot be checked at all (an unknown key type), the names alone decide.
+    Whether the signature algorithm is acceptable plays no part (that is ``has_broken_signature_hash``'s and path
+    validation's business). When the signature cannot be checked here at all, the key identifiers decide: the
+    authorityKeyIdentifier must be the issuer's subjectKeyIdentifier when both are present, else the names alone.
     """
     if cert.issuer != issuer.subject:
         return False
-    return _signature_verifies(cert, issuer) is not False
+    verified = _signature_verifies(cert, issuer)
+    return _key_identifiers_agree(cert, issuer) if verified is None else verified
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
@@ -263,7 +386,6 @@ class CertificateFacts:
         basic_constraints = _extension(cert, x509.BasicConstraints)
         key_type, key_size, curve = _key(cert)
         not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
-        oid = cert.signature_algorithm_oid
         return cls(
             subject=cert.subject.rfc4514_string(),
             issuer=cert.issuer.rfc4514_string(),
@@ -283,7 +405,7 @@ class CertificateFacts:
             key_size=key_size,
             ec_curve=curve,
             weak_key=_is_weak(key_type, key_size),
-            signature_algorithm=_SIGNATURE_NAMES.get(oid, oid.dotted_string),
+            signature_algorithm=signature_algorithm_name(cert),
             signature_hash=_signature_hash(cert),
             sha1_fingerprint=cert.fingerprint(hashes.SHA1()).hex(),
             sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
@@ -323,7 +445,8 @@ class ChainFacts:
     """The certificates the server sent, leaf first, in the order sent."""
     received_in_valid_order: bool
     """Each certificate but the last was issued by the one right after it (issuer name equals that one's subject
-    and its key verifies the signature). A single certificate is in order."""
+    and its key verifies the signature, however weak the algorithm; when the signature cannot be checked at all,
+    the key identifiers must agree). A single certificate is in order."""
     contains_anchor: bool
     """The server sent a trust anchor: a self-signed certificate, or the root of the verified chain (byte for
     byte). Harmless but wasted bytes; a self-signed leaf counts."""
@@ -341,6 +464,10 @@ class ChainFacts:
     chain it verified never has one.)"""
     sha1_signed: tuple[str, ...]
     """Subjects of the received certificates that are signed with SHA-1 and are not self-signed."""
+    broken_hash_signed: tuple[str, ...]
+    """Subjects of the received certificates that are signed over a hash with practical collisions (MD2, MD4, MD5)
+    and are not self-signed (a root's own signature is never checked). Such a chain still has its structure:
+    ``received_in_valid_order`` and ``incomplete`` do not depend on it."""
     weak_keys: tuple[str, ...]
     """Subjects of the certificates (received, then the verified chain's others) with a weak key: RSA below 2048
     bits, EC below 224 bits, or DSA."""
@@ -383,10 +510,15 @@ class ChainFacts:
             incomplete=incomplete,
             missing_issuer=missing_issuer,
             sha1_in_verified_chain=(
-                None if verified is None else any(_signature_hash(cert) == "sha1" for cert in verified[:-1])
+                None if verified is None else any(has_sha1_signature(cert) for cert in verified[:-1])
             ),
             sha1_signed=tuple(
                 facts.subject for facts in received_facts if facts.signature_hash == "sha1" and not facts.is_self_signed
+            ),
+            broken_hash_signed=tuple(
+                facts.subject
+                for cert, facts in zip(received, received_facts, strict=True)
+                if has_broken_signature_hash(cert) and not facts.is_self_signed
             ),
             weak_keys=tuple(facts.subject for facts in all_facts if facts.weak_key),
             any_expired=any(facts.expired for facts in all_facts),

@@ -36,12 +36,23 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from tlsprobe.trust._facts import CertificateFacts, is_self_signed, signed_by, top_of_received
+from tlsprobe.trust._facts import (
+    CertificateFacts,
+    has_broken_signature_hash,
+    has_sha1_signature,
+    is_self_signed,
+    signature_algorithm_name,
+    signed_by,
+    top_of_received,
+)
 from tlsprobe.trust._stores import TrustStore, TrustStoreName
 
 __all__ = ["HostnameValidation", "PathValidation", "match_hostname", "validate_chain"]
 
 _LABEL: Final = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
+# cryptography's words when a signature's algorithm is outside the Web PKI's list (its text then goes on with a
+# debug dump of the AlgorithmIdentifier, which names no certificate).
+_FORBIDDEN_ALGORITHM: Final = "Forbidden signature algorithm"
 
 
 @final
@@ -56,8 +67,8 @@ class PathValidation:
     verified_chain: tuple[x509.Certificate, ...] | None
     """The chain that was built, leaf first and the store's root last; None when validation failed."""
     error: str | None
-    """Why validation failed: cryptography's own text (with a plainer sentence before it when no path reaches
-    the store); None when it succeeded."""
+    """Why validation failed: cryptography's own text (with plainer sentences before it when no path reaches the
+    store, or when it refused the MD5 or SHA-1 signature of a received certificate); None when it succeeded."""
 
     @property
     def trusted(self) -> bool:
@@ -147,6 +158,19 @@ def _unreached_store(received: Sequence[x509.Certificate], store: TrustStore) ->
     )
 
 
+def _forbidden_signatures(received: Sequence[x509.Certificate], error: str) -> str | None:
+    """The received certificates signed over MD5, SHA-1 or another broken hash, when ``error`` says cryptography
+    refused a signature algorithm; None otherwise. A self-signed certificate's own signature is never checked."""
+    if _FORBIDDEN_ALGORITHM not in error:
+        return None
+    weak = [
+        f"{cert.subject.rfc4514_string()!r} is signed with {signature_algorithm_name(cert)}"
+        for cert in received
+        if (has_broken_signature_hash(cert) or has_sha1_signature(cert)) and not is_self_signed(cert)
+    ]
+    return f"a signature algorithm the Web PKI forbids: {', '.join(weak)}" if weak else None
+
+
 def validate_chain(received: Sequence[x509.Certificate], store: TrustStore, *, at: datetime.datetime) -> PathValidation:
     """Validate ``received`` (leaf first, then intermediates in any order) against ``store`` at time ``at``.
 
@@ -164,10 +188,14 @@ def validate_chain(received: Sequence[x509.Certificate], store: TrustStore, *, a
     try:
         verified = verifier.verify(received[0], list(received[1:]))
     except VerificationError as exc:
-        unreached = _unreached_store(received, store)
         # cryptography's text for a chain that never reaches the store varies with what the chain holds (a
-        # self-signed CA sent along gives "path length constraint violated"): the plain reason goes first.
-        return failed(f"{unreached}; cryptography: {exc}" if unreached is not None else str(exc))
+        # self-signed CA sent along gives "path length constraint violated"): the plain reasons go first.
+        plain = [
+            reason
+            for reason in (_unreached_store(received, store), _forbidden_signatures(received, str(exc)))
+            if reason is not None
+        ]
+        return failed("; ".join([*plain, f"cryptography: {exc}"]) if plain else str(exc))
     return PathValidation(
         store_name=store.name, store_version=store.version, verified_chain=tuple(verified.chain), error=None
     )
