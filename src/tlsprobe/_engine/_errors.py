@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 
 from tlsprobe._exceptions import (
+    CheckNotApplicable,
     ClientCertificateRequiredError,
     ConfigurationError,
     ConnectionClosedError,
@@ -35,6 +36,14 @@ _ERROR_KINDS: tuple[tuple[type[Exception], ErrorKind], ...] = (
     (HandshakeError, ErrorKind.HANDSHAKE_FAILED),
     (ServerResponseError, ErrorKind.MALFORMED_RESPONSE),
 )
+
+
+def not_applicable(error: Exception) -> CheckNotApplicable | None:
+    """The reason a check does not apply, when ``error`` is one, or ends a task group of the check as the first of
+    its own failures (as ``error_from_exception`` reads a group): then the check is skipped, not failed."""
+    while isinstance(error, ExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error if isinstance(error, CheckNotApplicable) else None
 
 
 def error_from_exception(error: Exception) -> CheckError:

@@ -23,7 +23,7 @@ import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from tlsprobe._engine._errors import error_from_exception
+from tlsprobe._engine._errors import error_from_exception, not_applicable
 from tlsprobe._exceptions import CheckNotApplicable, ConfigurationError
 from tlsprobe._model._config import ScanConfig, ServerTarget, effective_starttls
 from tlsprobe._model._results import (
@@ -413,6 +413,8 @@ async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMete
     except CheckNotApplicable as reason:
         return CheckSkipped(name=check.name, reason=str(reason), cost=_cost(meter, started))
     except Exception as error:
+        if (inapplicable := not_applicable(error)) is not None:  # raised inside the check's own task group
+            return CheckSkipped(name=check.name, reason=str(inapplicable), cost=_cost(meter, started))
         return CheckFailed(name=check.name, error=error_from_exception(error), cost=_cost(meter, started))
     return CheckCompleted(name=check.name, result=result, cost=_cost(meter, started))
 

@@ -1,8 +1,13 @@
 """The connectivity phase: resolve, connect, find the highest version and a usable suite, and client-auth needs.
 
 Connections: one native hello for a server with TLS 1.0 or later (two more for SSL 3.0-only servers, SSL 2.0
-last). Under TLS 1.3 a certificate request is encrypted: the first hello's flight is decrypted to see it, and
-only when that fails (a HelloRetryRequest, a key share this process cannot decrypt) does one nassl handshake
+last). A server that refuses the first hello's suites (an alert other than protocol_version, or a hang-up), and
+takes no common suite at SSL 3.0 either, is offered every other suite of the catalogue before it is called
+unreachable: up to TLS 1.2 in hellos of at most 128 suites, then up to TLS 1.0, one hello after the other until one
+is accepted (at most three more hellos): so a server with only NULL, anonymous, PSK, export... suites is scanned.
+A server that speaks TLS normally never pays for them, nor one that hangs up on TLS hellos and speaks SSL 2.0
+(asked first then). Under TLS 1.3 a certificate request is encrypted: the first hello's flight is decrypted to see
+it, and only when that fails (a HelloRetryRequest, a key share this process cannot decrypt) does one nassl handshake
 look instead. One more handshake tells a required certificate from an optional one whenever a request was seen.
 As soon as the first hello has a connection, the scanner sends the same hello once more beside it, half-closed, to
 learn whether later hellos may be (``NativeProber.learn_half_close``): one more connection, counted here. Also
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Sequence
 
 import anyio
 import attrs
@@ -26,10 +32,17 @@ from tlsprobe._model._config import IPAddress, ScanConfig, ServerTarget
 from tlsprobe._model._results import ClientAuthRequirement, ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
 from tlsprobe._net._address_budgets import canonical_address
-from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, common_suite_codes, offered_schemes, tls_hello
+from tlsprobe._probing._hello_specs import (
+    MAX_HELLO_SUITES,
+    common_suite_codes,
+    offered_schemes,
+    remaining_suite_bundles,
+    tls_hello,
+)
 from tlsprobe._probing._prober import NativeProber
 from tlsprobe._tls import observe_client_auth
-from tlsprobe.wire._answers import HelloAccepted, HelloRejected, Tls13Flight
+from tlsprobe.wire import AlertDescription
+from tlsprobe.wire._answers import HelloAccepted, HelloRejected, SSL2Outcome, Tls13Flight
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
 
@@ -112,16 +125,54 @@ async def _first_accepted_hello(
         return modern, flight, modern.version, modern.cipher_suite
     ssl3_suites = common_suite_codes(TLSVersion.SSL3)
     ssl3 = await prober.hello(meter, tls_hello(TLSVersion.SSL3, ssl3_suites, target.server_name))
+    if isinstance(ssl3, HelloAccepted) and ssl3.cipher_suite in first_bundle:
+        # The first hello offered this suite too: its versions were refused, not its suites.
+        return ssl3, None, ssl3.version, ssl3.cipher_suite
+    ssl2: SSL2Outcome | None = None
+    if modern.alert is None and isinstance(ssl3, HelloRejected) and ssl3.alert is None:
+        # Hung up on both without a word, as an SSL 2.0-only server does: SSL 2.0 before the other suites.
+        ssl2 = await _sslv2_hello(prober, meter)
+        if not isinstance(ssl2, HelloRejected) and ssl2.cipher_kinds:
+            return None, None, TLSVersion.SSL2, ssl2.cipher_kinds[0]
+    other, other_reason = await _other_suites(target, prober, meter, first_bundle, modern)
+    if other is not None:
+        return other, None, other.version, other.cipher_suite
     if isinstance(ssl3, HelloAccepted):
         return ssl3, None, ssl3.version, ssl3.cipher_suite
-    ssl2 = await prober.sslv2_hello(meter, tuple(suite.code for suite in SSL2_CIPHER_SUITES))
+    if ssl2 is None:
+        ssl2 = await _sslv2_hello(prober, meter)
     if not isinstance(ssl2, HelloRejected) and ssl2.cipher_kinds:
         return None, None, TLSVersion.SSL2, ssl2.cipher_kinds[0]
     raise HandshakeError(
         "the server refused every protocol version offered: "
-        f"TLS 1.3 to 1.0 ({modern.reason}); SSL 3.0 ({ssl3.reason}); "
+        f"TLS 1.3 to 1.0 ({modern.reason}); every other suite tlsprobe knows ({other_reason}); "
+        f"SSL 3.0 ({ssl3.reason}); "
         f"SSL 2.0 ({ssl2.reason if isinstance(ssl2, HelloRejected) else 'no common cipher kind'})"
     )
+
+
+async def _sslv2_hello(prober: NativeProber, meter: ProbeMeter) -> SSL2Outcome:
+    return await prober.sslv2_hello(meter, tuple(suite.code for suite in SSL2_CIPHER_SUITES))
+
+
+async def _other_suites(
+    target: ServerTarget, prober: NativeProber, meter: ProbeMeter, offered: Sequence[int], refusal: HelloRejected
+) -> tuple[HelloAccepted | None, str]:
+    """For a server that refused the first hello: every other suite of the catalogue, in bundles as the
+    enumeration sizes them, until one is accepted (a server with only NULL, anonymous, PSK, export... suites).
+    Up to TLS 1.2 first, then up to TLS 1.0 (a suite some servers refuse at later versions, say an export one).
+    None, and why, when all were refused; nothing is sent when the first hello's versions were refused."""
+    if refusal.alert is not None and refusal.alert.description == AlertDescription.protocol_version:
+        return None, "not offered: the versions themselves were refused"
+    reasons: list[str] = []
+    for version in (TLSVersion.TLS1_2, TLSVersion.TLS1_0):
+        for bundle in remaining_suite_bundles(version, offered):
+            outcome = await prober.hello(meter, tls_hello(version, bundle, target.server_name))
+            if isinstance(outcome, HelloAccepted):
+                return outcome, ""
+            reasons.append(outcome.reason)
+    hellos = len(reasons)
+    return None, f"{hellos} more hellos: " + "; ".join(dict.fromkeys(reasons))
 
 
 async def _client_auth(

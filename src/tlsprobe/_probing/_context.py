@@ -13,16 +13,29 @@ from typing import Any, TypeVar, TypeVarTuple, Unpack, cast
 import anyio
 import attrs
 
+from tlsprobe._exceptions import CheckNotApplicable, HandshakeError
 from tlsprobe._model._config import ServerTarget
 from tlsprobe._model._results import ServerProfile
 from tlsprobe._net import ProbeMeter, ServerConnector
 from tlsprobe._probing._conversation import Conversation
 from tlsprobe._probing._prober import NativeProber
-from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire import ClientHelloSpec, KeyExchange
 from tlsprobe.wire._answers import FirstContact, HelloOutcome, HelloRejected, SSL2Outcome, Tls13Flight
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
+_NEEDS_A_SECRET = frozenset(
+    {
+        KeyExchange.PSK,
+        KeyExchange.DHE_PSK,
+        KeyExchange.ECDHE_PSK,
+        KeyExchange.RSA_PSK,
+        KeyExchange.SRP,
+        KeyExchange.KRB5,
+        KeyExchange.ECCPWD,
+    }
+)
+"""Key exchanges whose handshake a client completes only with a secret shared beforehand."""
 
 
 @attrs.frozen
@@ -127,5 +140,18 @@ class ServerContext:
         return await self._shared.get(key, lambda: gather(self))
 
     async def run_blocking(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
-        """Run ``fn(sock, *args)`` in a worker thread on a new connection (for nassl handshakes)."""
-        return await self._connector.run_blocking(self._meter, fn, *args)
+        """Run ``fn(sock, *args)`` in a worker thread on a new connection (for nassl handshakes).
+
+        On a server reached only with a suite whose handshake needs a secret tlsprobe does not have (a pre-shared
+        key, a password, a Kerberos ticket), a failed handshake says nothing about the server: the check is
+        skipped (``CheckNotApplicable``) rather than reading the failure as the server's answer."""
+        try:
+            return await self._connector.run_blocking(self._meter, fn, *args)
+        except HandshakeError as error:
+            key_exchange = self._profile.cipher_suite.key_exchange
+            if type(error) is HandshakeError and key_exchange in _NEEDS_A_SECRET:
+                raise CheckNotApplicable(
+                    f"a full handshake needs what the server's {key_exchange.value} suites ask of a client (a "
+                    f"pre-shared key, a password or a ticket), which tlsprobe does not have ({error})"
+                ) from None
+            raise

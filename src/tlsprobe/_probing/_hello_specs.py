@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from tlsprobe.wire import SIGNATURE_SCHEMES, ClientHelloSpec
 from tlsprobe.wire._versions import TLSVersion
@@ -62,6 +62,17 @@ def offered_schemes() -> list[int]:
 def common_suite_codes(version: TLSVersion, limit: int = MAX_HELLO_SUITES) -> list[int]:
     """The codes of the ``limit`` most commonly deployed suites of ``version`` (the catalogue's order)."""
     return [suite.code for suite in suites_for_version(version)[:limit]]
+
+
+def remaining_suite_bundles(
+    version: TLSVersion, offered: Collection[int], size: int = MAX_HELLO_SUITES
+) -> list[list[int]]:
+    """The suites of ``version``'s catalogue not in ``offered``, in the catalogue's order, cut into hellos of at
+    most ``size`` suites as the cipher-suite enumeration cuts its bundles: what a server whose suites all lie
+    outside the common ones is reached with."""
+    offered_codes = frozenset(offered)
+    rest = [suite.code for suite in suites_for_version(version) if suite.code not in offered_codes]
+    return [rest[start : start + size] for start in range(0, len(rest), size)]
 
 
 def offered_groups(version: TLSVersion) -> tuple[int, ...]:

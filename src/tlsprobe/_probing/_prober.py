@@ -17,7 +17,8 @@ A probe's answer is data: accepted (with what the server chose) or rejected (wit
 that could not get an answer is retried as ``_net/_retries`` says: a refused or timed-out connection with backoff
 and fewer permits, a hang-up among other connections alone. A server that closes (or resets) the connection
 without a word is a rejection only when it does so to a probe that was alone with it; a failed probe never reads
-as a rejection.
+as a rejection. One that breaks its answer off (some bytes, then a close or a reset) is retried the same way, but
+alone with the server that is a malformed answer, quoted, never a refusal.
 """
 
 from __future__ import annotations
@@ -86,6 +87,18 @@ class _SilentClose(ConnectionClosedError):  # noqa: N818 - control flow
         super().__init__("server closed the connection without answering")
 
 
+class _CutShort(ConnectionClosedError):  # noqa: N818 - control flow
+    """The server closed or reset the connection in the middle of its answer: retried alone like any hang-up (it
+    may be load), but alone with the server it is a malformed answer, never a refusal."""
+
+
+def _hang_up(reader: ServerFlightReader | None, *, reset: bool) -> ConnectionClosedError:
+    """What a close (or reset) before any complete answer was: silence, or an answer broken off (with evidence)."""
+    if reader is None:
+        return _SilentClose()
+    return _CutShort(f"server {'reset' if reset else 'closed'} the connection {reader.cut_short()}")
+
+
 class NativeProber:
     """Sends hand-built hellos to one server, with bounded retries."""
 
@@ -97,7 +110,7 @@ class NativeProber:
         self.first_connection_made = anyio.Event()
         """Set once the first contact has a connection (set up: proxy tunnel, STARTTLS): the server is there."""
         self._on_first_connection: Callable[[], None] | None = None
-        self._first_hello: tuple[bytes, frozenset[int]] | None = None  # its bytes, and the suites it offered
+        self._first_hello: tuple[bytes, ClientHelloSpec] | None = None  # its bytes, and what it offered
         self._first_contact_done = anyio.Event()  # set once its answer is in (its close may still be under way)
         self._learning = False  # learn_half_close has started
         self._learned = anyio.Event()  # ... and has decided, either way
@@ -146,7 +159,7 @@ class NativeProber:
         await self.first_connection_made.wait()
         await self._beside_turn()
         assert self._first_hello is not None
-        hello, offered = self._first_hello
+        hello, first_spec = self._first_hello
 
         async def exchange(attempt: Attempt) -> list[object]:
             async with self._connector.connect(meter, attempt) as stream:
@@ -154,7 +167,7 @@ class NativeProber:
 
         try:
             events = await self._settled(meter, exchange)
-            answer = events if isinstance(events, HelloRejected) else interpret_tls_flight(events, offered)
+            answer = events if isinstance(events, HelloRejected) else interpret_tls_flight(events, first_spec)
         except TLSProbeError:
             return
         await self._first_contact_done.wait()
@@ -213,7 +226,7 @@ class NativeProber:
             outcome = await self._settled(meter, as_learned)
         if isinstance(outcome, HelloRejected):
             return outcome
-        return interpret_tls_flight(outcome, frozenset(spec.cipher_suites))
+        return interpret_tls_flight(outcome, spec)
 
     async def first_contact(self, meter: ProbeMeter, spec: ClientHelloSpec) -> tuple[HelloOutcome, Tls13Flight | None]:
         """The first hello to a server (retried as a first contact, see ``_net/_retries``), which is also the
@@ -222,7 +235,7 @@ class NativeProber:
         a client certificate. The flight is None when it could not be read (another version, a
         HelloRetryRequest, a flight cut short or not understood): the answer to the hello stands all the same."""
         hello = build_client_hello(spec)
-        self._first_hello = (hello, frozenset(spec.cipher_suites))
+        self._first_hello = (hello, spec)
         answered: list[tuple[list[object], Tls13Flight | None]] = []
         ready = anyio.Event()  # the answer is in (its connection may still be closing), or the probe has ended
 
@@ -248,7 +261,7 @@ class NativeProber:
             if isinstance(outcome, HelloRejected):
                 return outcome, None
             events, flight = outcome
-            answer = interpret_tls_flight(events, frozenset(spec.cipher_suites))
+            answer = interpret_tls_flight(events, spec)
             if isinstance(answer, HelloAccepted):
                 self._first_contact = FirstContact(spec=spec, answer=answer, flight=flight)
             return answer, flight
@@ -345,7 +358,9 @@ class NativeProber:
             except (anyio.BrokenResourceError, OSError):
                 if not received:
                     raise _SilentClose from None
-                raise ConnectionClosedError("server reset the connection during its TLS 1.3 flight") from None
+                raise _CutShort(
+                    f"server reset the connection after {len(received)} bytes, during its TLS 1.3 flight"
+                ) from None
             except Tls13UnsupportedError as error:
                 raise MalformedServerResponseError(f"cannot follow the server's TLS 1.3 flight: {error}") from None
         return interpret_tls13_flight(events, first)
@@ -363,14 +378,13 @@ class NativeProber:
         the script is not. ``ahead``: records sent right behind the hello, before the flight came (a server
         reads records in order, so it meets them where it would have after its flight, a round trip sooner);
         what the server sent after its flight is the start of the script's first reaction."""
-        offered = frozenset(spec.cipher_suites)
         hello = build_client_hello(spec) + ahead
 
         async def run(attempt: Attempt) -> T | HelloRejected:
             async with self._connector.connect(meter, attempt) as stream:
                 unread = bytearray()
                 events = await self._send_and_read_flight(stream, hello, sslv2=False, unread=unread)
-                outcome = interpret_tls_flight(events, offered)
+                outcome = interpret_tls_flight(events, spec)
                 if isinstance(outcome, HelloRejected):
                     return outcome
                 if not any(isinstance(event, ServerHelloDone) for event in events):
@@ -399,6 +413,8 @@ class NativeProber:
     ) -> T | HelloRejected:
         try:
             return await self._connector.retrying(meter, run, first_contact=first_contact)
+        except _CutShort as error:  # alone with the server, it broke off its answer: that is no refusal
+            raise MalformedServerResponseError(str(error)) from None
         except ConnectionClosedError as error:  # raised only for a probe alone with the server: its refusal
             return HelloRejected(alert=None, reason=str(error))
 
@@ -462,9 +478,9 @@ class NativeProber:
             # A reset before any answer is the same refusal as a silent close (which of the two a client
             # sees depends on timing); a reset mid-answer keeps what arrived.
             if not events:
-                raise _SilentClose from None
+                raise _hang_up(reader, reset=True) from None
         if not events:
-            raise _SilentClose
+            raise _hang_up(reader, reset=False)
         if unread is not None and reader is not None:
             unread += reader.take_unread()
         return events

@@ -1,8 +1,10 @@
 """A server's answer to a hello, as data, read from the events of its flight (pure: no socket).
 
 ``interpret_tls_flight`` turns the events of a cleartext flight (``ServerFlightReader``) into ``HelloAccepted`` or
-``HelloRejected``; ``interpret_tls13_flight`` reads a decrypted TLS 1.3 flight. A suite the client did not offer
-is a malformed answer, never an acceptance.
+``HelloRejected``; ``interpret_tls13_flight`` reads a decrypted TLS 1.3 flight. An answer that no client could
+go on from is malformed, never an acceptance: one choosing what the ClientHello did not offer (a suite, a version, a
+compression method, a key share), or a suite of another version than the one it negotiates. The message says what
+was wrong and quotes the offending bytes with their position (``ServerHello.evidence``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 import attrs
 
 from tlsprobe._exceptions import MalformedServerResponseError
-from tlsprobe.wire._constants import AlertLevel
+from tlsprobe.wire._constants import AlertLevel, ExtensionType
 from tlsprobe.wire._hello import ClientHelloSpec
 from tlsprobe.wire._server import (
     Alert,
@@ -29,7 +31,7 @@ from tlsprobe.wire._server import (
 )
 from tlsprobe.wire._tls13 import CertificateVerify, EncryptedExtensions, Tls13Certificate, Tls13CertificateRequest
 from tlsprobe.wire._versions import TLSVersion
-from tlsprobe.wire.catalogue import cipher_suite_by_code
+from tlsprobe.wire.catalogue import cipher_suite_by_code, suites_for_version
 
 
 @attrs.frozen(kw_only=True)
@@ -138,14 +140,15 @@ def interpret_tls13_flight(events: Sequence[object], server_hello: ServerHello) 
     )
 
 
-def interpret_tls_flight(events: list[object], offered: frozenset[int]) -> HelloOutcome:
+def interpret_tls_flight(events: list[object], spec: ClientHelloSpec) -> HelloOutcome:
+    """What the events of a cleartext flight answer to the hello ``spec`` describes (see the module docstring)."""
     # Some servers send a warning alert (unrecognized_name) and carry on with their ServerHello.
     answers = [event for event in events if not (isinstance(event, Alert) and event.level == AlertLevel.warning)]
     first = answers[0] if answers else events[0]
     if isinstance(first, Alert):
         return HelloRejected(alert=first, reason=f"server sent the alert {first.description_name}")
     if isinstance(first, HelloRetryRequest):
-        _check_offered(first.cipher_suite, offered)
+        _check_answer_to_offer(first, spec)
         key = ephemeral_key_for_tls13_group(first.selected_group) if first.selected_group is not None else None
         return HelloAccepted(
             version=TLSVersion.TLS1_3,
@@ -158,7 +161,7 @@ def interpret_tls_flight(events: list[object], offered: frozenset[int]) -> Hello
         )
     if not isinstance(first, ServerHello):
         raise MalformedServerResponseError(f"server answered the ClientHello with {type(first).__name__}")
-    _check_offered(first.cipher_suite, offered)
+    _check_answer_to_offer(first, spec)
     certificates: tuple[bytes, ...] = ()
     ephemeral_key: EphemeralKey | None = None
     requested = False
@@ -202,6 +205,59 @@ def _read_key_exchange(message: ServerKeyExchange, hello: ServerHello) -> tuple[
         return None, None  # PSK and SRP key exchanges carry no ephemeral key to report
 
 
-def _check_offered(cipher_suite: int, offered: frozenset[int]) -> None:
-    if cipher_suite not in offered:
-        raise MalformedServerResponseError(f"server chose cipher suite 0x{cipher_suite:04x}, which was not offered")
+def _check_answer_to_offer(hello: ServerHello | HelloRetryRequest, spec: ClientHelloSpec) -> None:
+    """Raise ``MalformedServerResponseError`` when ``hello`` chose what ``spec`` did not offer, or a suite that is
+    not one of the version it negotiates (RFC 8446 §4.1.3-§4.1.4, RFC 5246 §7.4.1.3)."""
+    kind = "ServerHello" if isinstance(hello, ServerHello) else "HelloRetryRequest"
+
+    def malformed(problem: str, evidence: str) -> MalformedServerResponseError:
+        return MalformedServerResponseError(f"malformed {kind}: {problem}" + (f" ({evidence})" if evidence else ""))
+
+    suite = _suite_name(hello.cipher_suite)
+    if hello.cipher_suite not in spec.cipher_suites:
+        raise malformed(f"server chose cipher suite {suite}, which was not offered", hello.evidence("cipher_suite"))
+    if hello.version > spec.version:
+        raise malformed(
+            f"server chose {hello.version.label}, which was not offered (the ClientHello went up to "
+            f"{spec.version.label})",
+            hello.evidence(
+                ExtensionType.supported_versions if hello.version is TLSVersion.TLS1_3 else "legacy_version"
+            ),
+        )
+    if (hello.version is TLSVersion.TLS1_3) != (hello.cipher_suite in _TLS13_SUITES):
+        kind_of_suite = "a suite of TLS 1.2 and older" if hello.version is TLSVersion.TLS1_3 else "a TLS 1.3 suite"
+        raise malformed(
+            f"server chose {suite}, {kind_of_suite}, with {hello.version.label}", hello.evidence("cipher_suite")
+        )
+    if isinstance(hello, HelloRetryRequest):
+        group = hello.selected_group
+        if group is not None and (group not in spec.groups or group in spec.key_share_groups):
+            problem = (
+                "a key share the ClientHello sent already"
+                if group in spec.key_share_groups
+                else "a group the ClientHello did not offer"
+            )
+            raise malformed(
+                f"server asked for {problem} (0x{group:04x}), which a HelloRetryRequest may not",
+                hello.evidence(ExtensionType.key_share),
+            )
+        return
+    if hello.compression_method not in spec.compression_methods:
+        raise malformed(
+            f"server chose compression method {hello.compression_method}, which was not offered",
+            hello.evidence("compression_method"),
+        )
+    group = hello.key_share_group
+    if hello.version is TLSVersion.TLS1_3 and group is not None and group not in spec.key_share_groups:
+        raise malformed(
+            f"server's key share is for group 0x{group:04x}, for which the ClientHello sent none",
+            hello.evidence(ExtensionType.key_share),
+        )
+
+
+def _suite_name(code: int) -> str:
+    suite = cipher_suite_by_code(code)
+    return f"0x{code:04x}" if suite is None else f"0x{code:04x} ({suite.name})"
+
+
+_TLS13_SUITES = frozenset(suite.code for suite in suites_for_version(TLSVersion.TLS1_3))

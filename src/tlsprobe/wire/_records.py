@@ -24,15 +24,25 @@ _CONTENT_TYPES = frozenset(ContentType)
 _QUOTED_BYTES = 16
 
 
+def quote_bytes(data: bytes, limit: int = _QUOTED_BYTES) -> str:
+    """``data`` as spaced hex, cut after ``limit`` bytes (`` ...`` says there was more): evidence for a message."""
+    more = " ..." if len(data) > limit else ""
+    return data[:limit].hex(" ") + more
+
+
+def located(data: bytes, position: int, structure: str) -> str:
+    """Evidence for a message: ``data`` (the bytes from the offending one on) start at byte ``position`` of
+    ``structure``; quoted, cut short."""
+    return f"byte {position} of the {structure}: {quote_bytes(data) if data else 'nothing left'}"
+
+
 def describe_unexpected_bytes(data: bytes) -> str:
     """A message for bytes that are not TLS, telling what protocol they seem to be when it is recognisable."""
     if data.startswith(b"HTTP/"):
         return "server answered with plain HTTP, not TLS"
     if data.startswith(b"SSH-"):
         return "server answered with an SSH banner, not TLS"
-    quoted = data[:_QUOTED_BYTES].hex(" ")
-    more = " ..." if len(data) > _QUOTED_BYTES else ""
-    return f"server sent bytes that are not TLS: {quoted}{more}"
+    return f"server sent bytes that are not TLS: {quote_bytes(data)}"
 
 
 def encode_record(content_type: int, version: int, payload: bytes) -> bytes:
@@ -78,6 +88,10 @@ class RecordReader:
         """How many received bytes are not yet part of a returned record."""
         return len(self._buffer)
 
+    def peek_buffered(self) -> bytes:
+        """The received bytes not yet part of a returned record (kept: for describing an answer cut short)."""
+        return bytes(self._buffer)
+
     def take_buffered(self) -> bytes:
         """The received bytes not yet part of a returned record, which the reader then forgets."""
         rest = bytes(self._buffer)
@@ -108,27 +122,56 @@ class Decoder:
     """Reads TLS presentation-language structures (RFC 8446 §3) from bytes, checking every length.
 
     ``what`` names the structure in error messages, e.g. ``"ServerHello"``; ``error`` is the exception class
-    raised for malformed input (``ValueError`` where the bytes are the client's own).
+    raised for malformed input (``ValueError`` where the bytes are the client's own). Every error names where in
+    the outermost structure (its body, after any handshake header) the offending bytes start, and quotes them.
     """
 
-    def __init__(self, data: bytes, what: str, *, error: type[Exception] = MalformedServerResponseError) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        what: str,
+        *,
+        error: type[Exception] = MalformedServerResponseError,
+        _base: int = 0,
+        _root: str | None = None,
+    ) -> None:
         self._data = data
         self._offset = 0
         self._what = what
         self._error = error
+        self._base = _base  # where ``data`` starts in the outermost structure
+        self._root = what if _root is None else _root
 
     @property
     def remaining(self) -> int:
         """How many bytes are left to read."""
         return len(self._data) - self._offset
 
-    def error(self, problem: str) -> Exception:
-        """An exception saying what is wrong with the structure being read."""
-        return self._error(f"malformed {self._what}: {problem}")
+    @property
+    def position(self) -> int:
+        """How many bytes of this structure have been read: the position of the next one."""
+        return self._offset
+
+    def error(self, problem: str, *, at: int | None = None) -> Exception:
+        """An exception saying what is wrong with the structure being read, and where: at ``at`` (a
+        ``position`` of this decoder), by default where reading has got to."""
+        local = self._offset if at is None else at
+        return self._error(f"malformed {self._what}: {problem} ({self.evidence(local)})")
+
+    def evidence(self, at: int) -> str:
+        """Where position ``at`` of this structure is in the outermost one, and the bytes from there, cut short."""
+        return located(self._data[at:], self._base + at, self._root)
 
     def sub(self, length_size: int, field: str, *, minimum: int = 0) -> Decoder:
         """A decoder over the next variable-length vector, for structures nested in it."""
-        return Decoder(self.vector(length_size, field, minimum=minimum), f"{field} of {self._what}", error=self._error)
+        data = self.vector(length_size, field, minimum=minimum)
+        return Decoder(
+            data,
+            f"{field} of {self._what}",
+            error=self._error,
+            _base=self._base + self._offset - len(data),
+            _root=self._root,
+        )
 
     def read(self, length: int, field: str) -> bytes:
         """The next ``length`` bytes."""
@@ -144,16 +187,21 @@ class Decoder:
 
     def vector(self, length_size: int, field: str, *, minimum: int = 0) -> bytes:
         """A variable-length vector whose length prefix has ``length_size`` bytes."""
+        start = self._offset
         length = self.uint(length_size, f"length of {field}")
         if length < minimum:
-            raise self.error(f"{field} is {length} bytes long, shorter than the minimum of {minimum}")
+            raise self.error(f"{field} is {length} bytes long, shorter than the minimum of {minimum}", at=start)
+        if length > self.remaining:
+            # Quoted from its length prefix: the length is what overruns.
+            raise self.error(f"{field} needs {length} bytes but only {self.remaining} are left", at=start)
         return self.read(length, field)
 
     def uint16s(self, length_size: int, field: str, *, minimum: int = 0) -> tuple[int, ...]:
         """A vector of two-byte values, e.g. a list of cipher suites or groups."""
+        start = self._offset
         data = self.vector(length_size, field, minimum=minimum)
         if len(data) % 2:
-            raise self.error(f"{field} has odd length {len(data)}")
+            raise self.error(f"{field} has odd length {len(data)}", at=start)
         return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
 
     def rest(self) -> bytes:

@@ -3,7 +3,12 @@
 ``ServerFlightReader`` turns received bytes into events (``ServerHello``, ``CertificateMessage`` ...) up to
 the end of the server's cleartext flight; ``parse_server_key_exchange`` reads the ephemeral key out of a
 TLS 1.2-and-below ServerKeyExchange. Server bytes are untrusted: every malformation ends in
-``MalformedServerResponseError``.
+``MalformedServerResponseError``, whose message says what was wrong and quotes the offending bytes with their
+position (``Decoder.error``, ``ServerHello.evidence``). A ServerHello is held to what RFC 8446 and RFC 5246 require
+of it whatever the offer (no extension twice; supported_versions only for TLS 1.3, with legacy_version 0x0303, null
+compression and a key_share or pre_shared_key; a HelloRetryRequest only for TLS 1.3, and one that changes
+something); what it must match of the ClientHello is checked by ``_answers.interpret_tls_flight``. An answer the
+server broke off is described by ``ServerFlightReader.cut_short``.
 References: RFC 8446 §4.1.3-§4.1.4 (ServerHello, HelloRetryRequest, downgrade sentinels), §4.2 (extensions),
 §6 (alerts); RFC 5246 §7.4 (TLS 1.2 handshake flight), RFC 6066 §8 (CertificateStatus), RFC 8422 §5.4
 (ECDHE ServerKeyExchange and ECParameters), RFC 4492 §5.4 (explicit curves), RFC 4346 §7.4.3 and RFC 2246 (RSA
@@ -34,7 +39,15 @@ from tlsprobe.wire._constants import (
 )
 from tlsprobe.wire._groups import named_group_by_code
 from tlsprobe.wire._keyshare import ffdhe_prime
-from tlsprobe.wire._records import Decoder, Record, RecordReader, describe_unexpected_bytes
+from tlsprobe.wire._records import (
+    RECORD_HEADER_LENGTH,
+    Decoder,
+    Record,
+    RecordReader,
+    describe_unexpected_bytes,
+    located,
+    quote_bytes,
+)
 from tlsprobe.wire._versions import TLSVersion
 
 # ---------------------------------------------------------------------------------------------- events
@@ -42,6 +55,29 @@ from tlsprobe.wire._versions import TLSVersion
 
 def _find_extension(extensions: tuple[tuple[int, bytes], ...], ext_type: int) -> bytes | None:
     return next((body for code, body in extensions if code == ext_type), None)
+
+
+_SESSION_ID_AT = 2 + 32  # legacy_version, random
+_TLS1_2_CODE = 0x0303
+_FIELD_SIZES = {"legacy_version": 2, "cipher_suite": 2, "compression_method": 1}
+
+
+def _hello_evidence(body: bytes, part: str | int, structure: str) -> str:
+    """Where ``part`` (a field name, or an extension's type) is in a parsed ServerHello ``body``, and its bytes:
+    the evidence a message about it quotes. Empty when ``body`` was not kept."""
+    if len(body) <= _SESSION_ID_AT:
+        return ""
+    suite_at = _SESSION_ID_AT + 1 + body[_SESSION_ID_AT]
+    if isinstance(part, str):
+        start = {"legacy_version": 0, "cipher_suite": suite_at, "compression_method": suite_at + 2}[part]
+        return located(body[start : start + _FIELD_SIZES[part]], start, structure)
+    position = suite_at + 3 + 2  # past the suite, the compression method and the extensions' length
+    while position + 4 <= len(body):
+        length = int.from_bytes(body[position + 2 : position + 4], "big")
+        if int.from_bytes(body[position : position + 2], "big") == part:
+            return located(body[position : position + 4 + length], position, structure)
+        position += 4 + length
+    return ""
 
 
 @attrs.frozen(kw_only=True)
@@ -62,10 +98,17 @@ class ServerHello:
     """TLS1_2 or TLS1_1 when the random ends with that RFC 8446 downgrade sentinel."""
     alpn_protocol: str | None
     """The protocol the server selected with ALPN (TLS 1.2 and below; TLS 1.3 sends it encrypted)."""
+    body: bytes = attrs.field(default=b"", eq=False, repr=False)
+    """The message as received (after its handshake header), kept for evidence; empty when built by hand."""
 
     def extension(self, ext_type: int) -> bytes | None:
         """The body of the extension of this type, or None when the server did not send it."""
         return _find_extension(self.extensions, ext_type)
+
+    def evidence(self, part: str | int) -> str:
+        """Where ``part`` is in the message, with its bytes: ``"legacy_version"``, ``"cipher_suite"``,
+        ``"compression_method"`` or an extension type. Empty when it is not there or ``body`` was not kept."""
+        return _hello_evidence(self.body, part, "ServerHello")
 
 
 @attrs.frozen(kw_only=True)
@@ -78,6 +121,12 @@ class HelloRetryRequest:
     cookie: bytes | None
     version: TLSVersion
     extensions: tuple[tuple[int, bytes], ...]
+    body: bytes = attrs.field(default=b"", eq=False, repr=False)
+    """The message as received (after its handshake header), kept for evidence; empty when built by hand."""
+
+    def evidence(self, part: str | int) -> str:
+        """Where ``part`` is in the message, with its bytes (see ``ServerHello.evidence``)."""
+        return _hello_evidence(self.body, part, "HelloRetryRequest")
 
 
 @attrs.frozen(kw_only=True)
@@ -190,25 +239,66 @@ def _version(code: int, where: str) -> TLSVersion:
     return version
 
 
+def _extension_name(ext_type: int) -> str:
+    try:
+        return f"{ExtensionType(ext_type).name} (0x{ext_type:04x})"
+    except ValueError:
+        return f"0x{ext_type:04x}"
+
+
 def _parse_extensions(decoder: Decoder) -> tuple[tuple[int, bytes], ...]:
     # TLS 1.2 and below may omit the extensions block altogether (RFC 5246 §7.4.1.3).
     if not decoder.remaining:
         return ()
     block = decoder.sub(2, "extensions")
     extensions = []
+    seen: set[int] = set()
     while block.remaining:
-        extensions.append((block.uint(2, "extension_type"), block.vector(2, "extension_data")))
+        start = block.position
+        ext_type = block.uint(2, "extension_type")
+        extensions.append((ext_type, block.vector(2, "extension_data")))
+        if ext_type in seen:
+            # RFC 8446 §4.2 and RFC 5246 §7.4.1.4: never more than one extension of a type in a block.
+            raise block.error(f"extension {_extension_name(ext_type)} appears twice", at=start)
+        seen.add(ext_type)
     return tuple(extensions)
 
 
-def _negotiated_version(legacy_version: int, extensions: tuple[tuple[int, bytes], ...]) -> TLSVersion:
-    body = _find_extension(extensions, ExtensionType.supported_versions)
-    if body is None:
-        return _version(legacy_version, "legacy_version")
+def _selected_version(body: bytes, where: Callable[[], str]) -> TLSVersion:
+    """The version a ServerHello's supported_versions extension selects; RFC 8446 §4.2.1 allows it to select
+    TLS 1.3 (or later) only."""
     decoder = Decoder(body, "supported_versions extension")
     code = decoder.uint(2, "selected_version")
     decoder.expect_end()
-    return _version(code, "supported_versions")
+    version = _version(code, "supported_versions")
+    if version < TLSVersion.TLS1_3:
+        raise MalformedServerResponseError(
+            f"malformed ServerHello: supported_versions selects {version.label}, but only TLS 1.3 and later are "
+            f"negotiated with it ({where()})"
+        )
+    return version
+
+
+def _negotiated_version(legacy_version: int, extensions: tuple[tuple[int, bytes], ...], body: bytes) -> TLSVersion:
+    selected = _find_extension(extensions, ExtensionType.supported_versions)
+    if selected is None:
+        version = _version(legacy_version, "legacy_version")
+        if version >= TLSVersion.TLS1_3:
+            raise MalformedServerResponseError(
+                f"malformed ServerHello: legacy_version says {version.label}, which is only negotiated with the "
+                f"supported_versions extension ({_hello_evidence(body, 'legacy_version', 'ServerHello')})"
+            )
+        return version
+    version = _selected_version(
+        selected, lambda: _hello_evidence(body, ExtensionType.supported_versions, "ServerHello")
+    )
+    if legacy_version != _TLS1_2_CODE:
+        # RFC 8446 §4.1.3: a TLS 1.3 ServerHello's legacy_version is 0x0303.
+        raise MalformedServerResponseError(
+            f"malformed ServerHello: legacy_version 0x{legacy_version:04x} in a {version.label} ServerHello, "
+            f"where it must be 0x0303 ({_hello_evidence(body, 'legacy_version', 'ServerHello')})"
+        )
+    return version
 
 
 def _downgrade_sentinel(random: bytes) -> TLSVersion | None:
@@ -249,15 +339,15 @@ def _parse_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
     random = decoder.read(32, "random")
     session_id = decoder.vector(1, "session_id")
     if len(session_id) > 32:
-        raise decoder.error(f"session_id of {len(session_id)} bytes, more than 32")
+        raise decoder.error(f"session_id of {len(session_id)} bytes, more than 32", at=_SESSION_ID_AT)
     cipher_suite = decoder.uint(2, "cipher_suite")
     compression_method = decoder.uint(1, "compression_method")
     extensions = _parse_extensions(decoder)
     decoder.expect_end()
-    version = _negotiated_version(legacy_version, extensions)
+    version = _negotiated_version(legacy_version, extensions, body)
     if random == HRR_RANDOM:
-        return _hello_retry_request(cipher_suite, version, extensions)
-    return ServerHello(
+        return _hello_retry_request(cipher_suite, compression_method, version, extensions, body)
+    hello = ServerHello(
         legacy_version=legacy_version,
         version=version,
         random=random,
@@ -268,12 +358,45 @@ def _parse_server_hello(body: bytes) -> ServerHello | HelloRetryRequest:
         key_share_group=_server_key_share_group(_find_extension(extensions, ExtensionType.key_share)),
         downgrade_sentinel=_downgrade_sentinel(random),
         alpn_protocol=_alpn_protocol(_find_extension(extensions, ExtensionType.application_layer_protocol_negotiation)),
+        body=body,
     )
+    if version is TLSVersion.TLS1_3:
+        _check_tls13_server_hello(hello)
+    return hello
+
+
+def _check_tls13_server_hello(hello: ServerHello) -> None:
+    """What RFC 8446 §4.1.3 and §4.2.8 require of a TLS 1.3 ServerHello beyond its structure."""
+    if hello.compression_method != 0:
+        raise MalformedServerResponseError(
+            f"malformed ServerHello: compression method {hello.compression_method} in a TLS 1.3 ServerHello, "
+            f"where it must be 0 ({hello.evidence('compression_method')})"
+        )
+    if hello.key_share_group is None and hello.extension(ExtensionType.pre_shared_key) is None:
+        # Without a key share nor a pre-shared key there is no key exchange: no client can go on.
+        raise MalformedServerResponseError(
+            "malformed ServerHello: TLS 1.3 ServerHello without a key_share (nor a pre_shared_key), so no key "
+            f"exchange (extensions: {', '.join(_extension_name(code) for code, _ in hello.extensions) or 'none'})"
+        )
 
 
 def _hello_retry_request(
-    cipher_suite: int, version: TLSVersion, extensions: tuple[tuple[int, bytes], ...]
+    cipher_suite: int,
+    compression_method: int,
+    version: TLSVersion,
+    extensions: tuple[tuple[int, bytes], ...],
+    body: bytes,
 ) -> HelloRetryRequest:
+    if version < TLSVersion.TLS1_3:
+        raise MalformedServerResponseError(
+            f"malformed HelloRetryRequest: it negotiates {version.label}, without supported_versions selecting "
+            f"TLS 1.3 ({_hello_evidence(body, 'legacy_version', 'HelloRetryRequest')})"
+        )
+    if compression_method != 0:
+        raise MalformedServerResponseError(
+            f"malformed HelloRetryRequest: compression method {compression_method}, where it must be 0 "
+            f"({_hello_evidence(body, 'compression_method', 'HelloRetryRequest')})"
+        )
     selected_group = None
     key_share = _find_extension(extensions, ExtensionType.key_share)
     if key_share is not None:
@@ -286,12 +409,19 @@ def _hello_retry_request(
         decoder = Decoder(cookie_extension, "HelloRetryRequest cookie")
         cookie = decoder.vector(2, "cookie", minimum=1)
         decoder.expect_end()
+    if selected_group is None and cookie is None:
+        # RFC 8446 §4.1.4: a HelloRetryRequest that would change nothing in the ClientHello is an error.
+        raise MalformedServerResponseError(
+            "malformed HelloRetryRequest: it asks for neither a key share nor a cookie, so nothing would change "
+            f"in the next ClientHello (extensions: {', '.join(_extension_name(code) for code, _ in extensions)})"
+        )
     return HelloRetryRequest(
         cipher_suite=cipher_suite,
         selected_group=selected_group,
         cookie=cookie,
         version=version,
         extensions=extensions,
+        body=body,
     )
 
 
@@ -346,6 +476,13 @@ _SSL2_ERROR = 0
 _SSL2_SERVER_HELLO = 4
 _TEXT_PROTOCOL_PREFIXES = (b"HTTP/", b"SSH-")
 _CONTENT_TYPES = frozenset(ContentType)
+
+
+def _content_name(content_type: int) -> str:
+    try:
+        return ContentType(content_type).name
+    except ValueError:
+        return f"unknown content type {content_type}"
 
 
 def _handshake_name(message_type: int) -> str:
@@ -423,6 +560,38 @@ class ServerFlightReader:
         """The bytes that came after the last record of the flight in what was fed (the start of the server's
         reaction to records the client sent right behind its hello), which the reader then forgets."""
         return self._records.take_buffered()
+
+    def cut_short(self) -> str:
+        """For an answer the server broke off (closed or reset the connection) before its flight was whole: how
+        much came, and what it stopped in the middle of, quoting those bytes, e.g. ``after 36 bytes, in the middle
+        of a handshake record announcing 90 bytes (31 received; the start of a ServerHello): 16 03 03 ...``."""
+        return f"after {self._received} bytes, {self._pending()}"
+
+    def _pending(self) -> str:
+        if self._sslv2_pending:
+            return f"in the middle of an SSL 2.0 record: {quote_bytes(bytes(self._initial))}"
+        buffered = self._records.peek_buffered()
+        if buffered:
+            if len(buffered) < RECORD_HEADER_LENGTH:
+                return f"in the middle of a record header: {quote_bytes(buffered)}"
+            payload = buffered[RECORD_HEADER_LENGTH:]
+            announced = int.from_bytes(buffered[3:5], "big")
+            start = ""
+            if buffered[0] == ContentType.handshake and (self._handshake or payload):
+                start = f"; the start of a {_handshake_name((bytes(self._handshake) + payload)[0])}"
+            return (
+                f"in the middle of a {_content_name(buffered[0])} record announcing {announced} bytes "
+                f"({len(payload)} received{start}): {quote_bytes(buffered)}"
+            )
+        if self._handshake:
+            size = ""
+            if len(self._handshake) >= _HANDSHAKE_HEADER_LENGTH:
+                size = f" of {int.from_bytes(self._handshake[1:4], 'big')} bytes"
+            return (
+                f"in the middle of a {_handshake_name(self._handshake[0])}{size} spread over records "
+                f"({len(self._handshake)} bytes of it received): {quote_bytes(bytes(self._handshake))}"
+            )
+        return "between two records, before the end of its flight"
 
     def feed(self, data: bytes) -> list[ServerEvent]:
         """Consume received bytes and return the events they complete."""
