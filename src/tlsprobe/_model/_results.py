@@ -10,6 +10,7 @@ import attrs
 
 from tlsprobe._model._assessment import Compliance, Finding, Grade
 from tlsprobe._model._config import ServerTarget, StartTLS
+from tlsprobe._model._simulation import SimulatedHandshake
 from tlsprobe.wire._catalogue_types import CipherSuite
 from tlsprobe.wire._versions import TLSVersion
 
@@ -191,6 +192,9 @@ class ServerScanResult:
     """A letter grade with the reason for every cap (None only before the scanner assessed the result)."""
     compliance: Compliance | None = None
     """The verdict against the scan's policy (None when the scan has no policy)."""
+    client_simulation: tuple[SimulatedHandshake, ...] = ()
+    """What each client of the client table would negotiate, computed from the checks' results without connecting
+    (empty before the scanner assessed the result, or when connectivity failed)."""
 
     @property
     def connections(self) -> int:
