@@ -20,10 +20,12 @@ from typing import Any, NoReturn
 
 import pytest
 
+from tests.servers.postgres import PostgresServer, postgres_server
 from tlsprobe.testing import LocalTLSServer, TestPKI, generate_test_pki
 
 SERVER_FIXTURES = frozenset(
     {
+        "store_postgres",
         # here and in tests/integrations/conftest.py
         "web_server",
         "tls_server",
@@ -113,6 +115,13 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def anyio_backend() -> str:
     """tlsprobe is asyncio-native: run anyio tests on asyncio only."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def store_postgres() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (tests/servers/postgres.py), for the store's tests and the commands'."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("talking to one server: prober, connectivity, ServerContext", ("_probing",)),
     ("the checks", ("checks",)),
     ("judging results: findings, grades, compliance", ("policy",)),
-    ("the engine, and test servers and fakes for users", ("_engine", "testing")),
+    (
+        "the engine, the results store, fleet monitoring, and test servers and fakes for users",
+        ("_engine", "store", "monitoring", "testing"),
+    ),
     ("front ends", ("_cli", "integrations")),
     ("the public surface", ("__init__", "__main__")),
 )

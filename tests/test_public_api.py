@@ -8,7 +8,9 @@ import types
 import tlsprobe
 import tlsprobe.checks
 import tlsprobe.integrations.fastapi
+import tlsprobe.monitoring
 import tlsprobe.policy
+import tlsprobe.store
 import tlsprobe.testing
 import tlsprobe.trust
 import tlsprobe.wire
@@ -28,7 +30,9 @@ def test_all_is_sorted_and_complete() -> None:
         tlsprobe,
         tlsprobe.checks,
         tlsprobe.integrations.fastapi,
+        tlsprobe.monitoring,
         tlsprobe.policy,
+        tlsprobe.store,
         tlsprobe.testing,
         tlsprobe.trust,
         tlsprobe.wire,
