@@ -137,10 +137,12 @@ async def test_a_healthy_scan_completes_beside_a_hostile_one_in_the_service(web_
             healthy = await start(client, [f"127.0.0.1:{web_server.port}"], checks)
             healthy_lines = (await client.get(f"/tls/scans/{healthy['id']}/stream")).text.splitlines()
             hostile_lines = (await client.get(f"/tls/scans/{hostile_scan['id']}/stream")).text.splitlines()
-    [healthy_result] = [json.loads(line) for line in healthy_lines]
+    [healthy_result, healthy_end] = [json.loads(line) for line in healthy_lines]
     assert healthy_result["connectivity"]["status"] == "completed"
     assert all(check["status"] == "completed" for check in healthy_result["checks"])
-    hostile_results: list[dict[str, Any]] = [json.loads(line) for line in hostile_lines]
+    assert healthy_end["event"] == "end" and healthy_end["status"] == "completed"
+    *hostile_results, hostile_end = [json.loads(line) for line in hostile_lines]
     assert len(hostile_results) == 3
+    assert hostile_end == {"event": "end", "id": hostile_scan["id"], "status": "completed", "reason": None, "servers": 3}
     assert scanner.statistics().connections_open == 0
     assert scanner._thread_limiter.borrowed_tokens == 0

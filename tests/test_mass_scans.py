@@ -139,11 +139,10 @@ def test_progress_text_says_what_is_done_and_what_is_happening() -> None:
 
 
 def _run_on_a_terminal(arguments: list[str]) -> tuple[int, str]:
-    """Run the CLI with its stdout on a pseudo-terminal; its exit code and everything it wrote there."""
+    """Run the CLI with its stdout and stderr (where the progress bar goes) on one pseudo-terminal, as in a shell;
+    its exit code and everything it wrote there."""
     controller, terminal = pty.openpty()
-    with subprocess.Popen(
-        [sys.executable, "-m", "tlsprobe", *arguments], stdout=terminal, stderr=subprocess.DEVNULL
-    ) as process:
+    with subprocess.Popen([sys.executable, "-m", "tlsprobe", *arguments], stdout=terminal, stderr=terminal) as process:
         os.close(terminal)
         written = bytearray()
         while select.select([controller], [], [], 120)[0]:

@@ -199,6 +199,7 @@ def test_the_ids_are_stable() -> None:
         "certificate_validity", "certificate_weak_key", "certificate_sha1", "certificate_weak_signature",
         "certificate_revoked", "must_staple_violated", "heartbleed", "openssl_ccs_injection", "robot", "compression",
         "insecure_renegotiation", "client_renegotiation", "no_extended_master_secret", "no_fallback_scsv",
+        "no_tls1_3", "no_forward_secrecy", "no_aead",
     }  # fmt: skip
 
 
@@ -391,16 +392,27 @@ def milder() -> ServerScanResult:
     )
 
 
+@pytest.fixture(scope="module")
+def lacking() -> ServerScanResult:
+    """What a configuration can lack rather than accept: no TLS 1.3, no forward secrecy (its one suite is
+    anonymous: an ephemeral key, but nobody's), no AEAD suite. Graded: no key exchange needs a certificate."""
+    return _server(_suites(TLSVersion.TLS1_2, _accepted("TLS_DH_anon_WITH_AES_128_CBC_SHA", _dh(2048))))
+
+
 def test_the_producers_emit_every_declared_kind_at_every_declared_severity(
-    worst: ServerScanResult, milder: ServerScanResult
+    worst: ServerScanResult, milder: ServerScanResult, lacking: ServerScanResult
 ) -> None:
-    emitted = {(finding.id, finding.severity) for result in (worst, milder) for finding in derive_findings(result)}
+    emitted = {
+        (finding.id, finding.severity) for result in (worst, milder, lacking) for finding in derive_findings(result)
+    }
     declared = {(kind.id, severity) for kind in FINDINGS.values() for severity in kind.severities}
     assert emitted == declared
 
 
-def test_the_grade_caps_each_finding_as_its_kind_says(worst: ServerScanResult, milder: ServerScanResult) -> None:
-    for result in (worst, milder):
+def test_the_grade_caps_each_finding_as_its_kind_says(
+    worst: ServerScanResult, milder: ServerScanResult, lacking: ServerScanResult
+) -> None:
+    for result in (worst, milder, lacking):
         findings = derive_findings(result)
         caps = {(cap.reason, cap.grade) for cap in grade(result, findings=findings).caps}
         for finding in findings:

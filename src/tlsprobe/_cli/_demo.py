@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import socket
 import ssl
@@ -9,12 +10,29 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import anyio
-
-from tlsprobe._cli._options import EXIT_OK, build_parser, scan_config, selected_checks
-from tlsprobe._cli._scan import run_scan
+from tlsprobe._cli._concerns import FailureGate
+from tlsprobe._cli._errors import InputError, say
+from tlsprobe._cli._exit import EXIT_FAILED, EXIT_OK
+from tlsprobe._cli._options import (
+    UsageParser,
+    add_check_options,
+    add_output_options,
+    build_parser,
+    scan_config,
+    selected_checks,
+)
+from tlsprobe._cli._scan_command import ScanInputs, scan
+from tlsprobe._cli._targets import Targets
+from tlsprobe._exceptions import ConfigurationError
 from tlsprobe._model._config import ServerTarget
 from tlsprobe.testing import LocalTLSServer, TestPKI, generate_test_pki
+
+_DESCRIPTION = """\
+Start a few real TLS servers on 127.0.0.1, in this process (a modern one, a legacy one, an ECDSA one, one that
+requires a client certificate, and a port where nothing listens), and scan them: what a report looks like, offline.
+The demo's certificates come from a throw-away CA that the scan trusts (--ca-file is set to it).
+
+Its servers fail on purpose: the exit status is 0 unless the demo itself could not run."""
 
 
 def _demo_servers(pki: TestPKI) -> list[tuple[str, LocalTLSServer]]:
@@ -61,9 +79,21 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def build_demo_parser() -> argparse.ArgumentParser:
+    """``tlsprobe demo``'s own options: which checks, and the output ones."""
+    parser = UsageParser(
+        prog="tlsprobe demo", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_check_options(parser)
+    add_output_options(parser)
+    return parser
+
+
 def run_demo(arguments: Sequence[str]) -> int:
     """Run the demo; output options (``--json-out``, ``--jsonl``, ``--quiet``...) work as for a scan."""
-    options = build_parser().parse_args(list(arguments))
+    parser = build_demo_parser()
+    given = parser.parse_args(list(arguments))
+    options = argparse.Namespace(**{**vars(build_parser().parse_args([])), **vars(given)})
     with tempfile.TemporaryDirectory(prefix="tlsprobe-demo-") as directory, contextlib.ExitStack() as stack:
         pki = generate_test_pki(Path(directory))
         if options.ca_file is None:
@@ -73,6 +103,17 @@ def run_demo(arguments: Sequence[str]) -> int:
             stack.enter_context(server)
             labels[ServerTarget(host="127.0.0.1", port=server.port)] = label
         labels[ServerTarget(host="127.0.0.1", port=_closed_port())] = "nothing listens here"
-        print(f"tlsprobe demo: scanning {len(labels)} servers started on 127.0.0.1\n", flush=True)
-        anyio.run(run_scan, iter(labels), selected_checks(options), scan_config(options), options, [], labels)
-    return EXIT_OK
+        try:
+            config = scan_config(options)
+            gate = FailureGate.from_options(options.fail_on, options.fail_under, with_policy=False)
+            checks = selected_checks(options)
+        except (ConfigurationError, InputError) as error:
+            parser.error(str(error))
+        targets = Targets(from_arguments=list(labels), source=None, adjust=lambda target: target, total=len(labels))
+        inputs = ScanInputs(config=config, checks=checks, gate=gate, targets=targets)
+
+        def announce() -> None:
+            say(f"demo: scanning {len(labels)} servers started on 127.0.0.1")
+
+        code = scan(inputs, options, labels=labels, before=announce)
+    return EXIT_OK if code == EXIT_FAILED else code

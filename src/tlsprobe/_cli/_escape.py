@@ -20,22 +20,24 @@ _UNSAFE: Final = re.compile(
 _NAMED: Final = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\x1b"}
 
 
+def _code(character: str) -> str:
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _escaped(match: re.Match[str]) -> str:
     character = match.group()
-    named = _NAMED.get(character)
-    if named is not None:
-        return named
-    code = ord(character)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return _NAMED.get(character) or _code(character)
 
 
 def escape(text: str) -> str:
     """``text`` with every control and invisible format character written as a visible escape (``\\x1b``,
-    ``\\u202e``); printable text, accents and scripts included, is unchanged."""
+    ``\\u202e``); printable text, accents and scripts included, is unchanged. The result is printable, so
+    escaping it again changes nothing: a report may escape a line whose parts were escaped already."""
     escaped = _UNSAFE.sub(_escaped, text)
     if escaped.isprintable():
         return escaped
     # Anything else Unicode calls unprintable (unassigned, private use, other format characters).
-    return "".join(
-        f"\\u{ord(c):04x}" if not c.isprintable() and unicodedata.category(c) != "Zs" else c for c in escaped
-    )
+    return "".join(_code(c) if not c.isprintable() and unicodedata.category(c) != "Zs" else c for c in escaped)

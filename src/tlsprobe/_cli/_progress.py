@@ -1,13 +1,17 @@
-"""A one-line progress bar for scans of many servers, on a terminal only.
+"""A one-line progress bar for scans of many servers, on stderr when it is a terminal.
 
-It lives on the terminal's last line and is erased before anything else is printed there (``interrupting``),
-so the report and JSON lines scroll past it unbroken.
+Progress is not output: it goes to stderr, so that stdout (a report, JSON Lines) stays clean whether it is a
+terminal, a file or a pipe, and a long scan shows its progress even when stdout is redirected. The bar lives on
+the terminal's last line and is erased before anything else is printed (``interrupting``), so the report and JSON
+lines scroll past it unbroken when both streams share a terminal; when the scan ends, a final line says how many
+servers, findings and how long (``finish``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import TextIO, final
 
@@ -31,6 +35,11 @@ class ProgressBar:
         self._started = time.monotonic()
         self._shown = False
 
+    def finish(self, text: str) -> None:
+        """Replace the bar with ``text``, a final line that stays."""
+        self._erase()
+        self._write(text + "\n")
+
     async def run(self) -> None:
         """Redraw a few times a second; cancel to stop (the line is left erased)."""
         try:
@@ -49,19 +58,27 @@ class ProgressBar:
         finally:
             self._draw()
 
+    def _write(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):  # a terminal gone away: progress is not worth an error
+            self._stream.write(text)
+            self._stream.flush()
+
     def _draw(self) -> None:
-        self._stream.write(_ERASE_LINE + render_progress(self._statistics(), self._total, self._elapsed_s()))
-        self._stream.flush()
+        self._write(_ERASE_LINE + render_progress(self._statistics(), self._total, self._elapsed_s()))
         self._shown = True
 
     def _erase(self) -> None:
         if self._shown:
-            self._stream.write(_ERASE_LINE)
-            self._stream.flush()
+            self._write(_ERASE_LINE)
             self._shown = False
 
     def _elapsed_s(self) -> float:
         return time.monotonic() - self._started
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the bar was made (the scan's start)."""
+        return self._elapsed_s()
 
 
 @asynccontextmanager
@@ -97,3 +114,16 @@ def render_progress(statistics: ScannerStatistics, total: int | None, elapsed_s:
         f"{head} · {scanning} scanning · {statistics.connections_opened} connections "
         f"({statistics.connections_open} open) · {statistics.retries} retries · {minutes}:{seconds:02d}"
     )
+
+
+def render_final_line(
+    *, servers: int, not_reachable: int, findings: Mapping[str, int], elapsed_s: float, interrupted: bool
+) -> str:
+    """The line left when the scan ends: servers, how many could not be scanned, findings by severity, time."""
+    minutes, seconds = divmod(int(elapsed_s), 60)
+    total = sum(findings.values())
+    counts = ", ".join(f"{count} {severity}" for severity, count in findings.items() if count)
+    found = f"{total} finding{'' if total == 1 else 's'}" + (f" ({counts})" if counts else "")
+    reach = f", {not_reachable} not reachable" if not_reachable else ""
+    ended = "interrupted after" if interrupted else "in"
+    return f"{servers} server{'' if servers == 1 else 's'} {ended} {minutes}:{seconds:02d}{reach} · {found}"

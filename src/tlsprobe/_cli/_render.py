@@ -1,29 +1,38 @@
 """The terminal report. Presentation lives here, never on a check or a result.
 
+What a server said (a name, an alert, an ALPN protocol, an error quoting its bytes) is escaped where it is used, and
+every line again where the report is finished (``_text.finish``): no server string reaches a terminal raw.
+
 Each check's result type has its renderer in ``RENDERERS``, keyed by the type; ``tests/test_registration.py``
 fails for a registered check whose result type has none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
-from tlsprobe._cli._concerns import concerns
+from tlsprobe._cli._concerns import FailureGate
+from tlsprobe._cli._escape import escape
 from tlsprobe._cli._render_certificate import render_certificate
-from tlsprobe._cli._summary import render_summary
+from tlsprobe._cli._render_simulation import render_client_simulation
+from tlsprobe._cli._render_verdict import render_verdict
+from tlsprobe._cli._text import Line, finish
+from tlsprobe._model._assessment import Severity
 from tlsprobe._model._results import (
     CheckCompleted,
     CheckFailed,
+    CheckOutcome,
     CheckSkipped,
     ClientAuthRequirement,
     ConnectivityFailed,
+    ErrorKind,
     ServerScanResult,
 )
 from tlsprobe.checks.alpn import ALPNResult
 from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.certificate import CertificateResult
-from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.early_data import EarlyDataResult
@@ -38,7 +47,8 @@ from tlsprobe.checks.signature_algorithms import SignatureAlgorithmsResult
 from tlsprobe.policy._findings import suite_weakness
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
 from tlsprobe.wire._http import StrictTransportSecurity
-from tlsprobe.wire.catalogue import named_group_by_code
+from tlsprobe.wire._versions import TLSVersion
+from tlsprobe.wire.catalogue import KeyExchange, named_group_by_code
 
 _CLIENT_AUTH = {
     ClientAuthRequirement.NOT_REQUESTED: "not requested",
@@ -46,21 +56,80 @@ _CLIENT_AUTH = {
     ClientAuthRequirement.REQUIRED: "required",
     ClientAuthRequirement.UNKNOWN: "unknown",
 }
+_CHECK_LABELS: Final = {
+    **{f"{version.value}_cipher_suites": version.label for version in TLSVersion},
+    "certificate": "Certificate",
+    "tls_compression": "TLS compression",
+    "secure_renegotiation": "Secure renegotiation",
+    "client_renegotiation": "Client renegotiation",
+    "extended_master_secret": "Extended master secret",
+    "fallback_scsv": "Fallback SCSV",
+    "supported_groups": "Groups",
+    "signature_algorithms": "Signature schemes",
+    "heartbleed": "Heartbleed",
+    "openssl_ccs_injection": "OpenSSL CCS injection",
+    "robot": "ROBOT",
+    "session_resumption": "Session resumption",
+    "early_data": "TLS 1.3 early data",
+    "alpn": "ALPN",
+    "http_headers": "HTTP headers",
+}
+"""How the report names each check, where a result line would stand (a check outside the list: its name)."""
+_ERROR_WORDS: Final = {ErrorKind.DNS: "name not resolved", ErrorKind.INTERNAL: "internal error in tlsprobe"}
 
 
-def render_server(result: ServerScanResult, label: str | None = None, *, colour: bool = False) -> str:
-    """The report for one server: the summary (grade, verdict, main findings), then the details."""
+def error_words(kind: ErrorKind) -> str:
+    """An error kind in plain words: ``connection rejected``, ``client certificate required``."""
+    return _ERROR_WORDS.get(kind) or kind.value.replace("_", " ")
+
+
+def _check_label(outcome: CheckOutcome) -> str:
+    """The start of a check's line, as wide as the result lines: ``  TLS 1.2 `` for a version's suites, else
+    ``  Heartbleed:`` padded to the value column."""
+    label = _CHECK_LABELS.get(outcome.name, outcome.name.replace("_", " ").capitalize())
+    if outcome.name.endswith("_cipher_suites"):
+        return f"  {label:<8} "
+    return f"  {label + ':':<24}"
+
+
+def _render_not_completed(outcome: CheckFailed | CheckSkipped) -> Line:
+    if isinstance(outcome, CheckFailed):
+        text = f"not completed ({error_words(outcome.error.kind)}): {escape(outcome.error.message)}"
+    else:
+        text = f"not applicable: {escape(outcome.reason)}"
+    return Line(lead=((_check_label(outcome), None),), text=text)
+
+
+def report_lines(
+    result: ServerScanResult,
+    label: str | None = None,
+    *,
+    failures: Sequence[str] = (),
+    gate: FailureGate | None = None,
+    min_severity: Severity | None = None,
+) -> list[Line | str]:
+    """The report for one server, as lines: the verdict, grade, policy and findings, then the details.
+    ``failures`` are ``gate.failures_of(result, ...)``: why it fails the gate."""
+    gate = FailureGate() if gate is None else gate
     title = f"{result.target}" + (f"  ({label})" if label else "")
-    lines = [title, "=" * len(title)]
+    lines: list[Line | str] = [title, "=" * len(title)]
     if isinstance(result.connectivity, ConnectivityFailed):
         error = result.connectivity.error
-        lines.append(f"  NOT SCANNED [{error.kind.value}]: {error.message}")
-        return "\n".join(lines) + "\n"
-    lines += [*render_summary(result, colour), ""]
+        lines.append(f"  NOT SCANNED ({error_words(error.kind)}): {escape(error.message)}")
+        return lines
+    lines += render_verdict(
+        findings=result.findings,
+        grade=result.grade,
+        compliance=result.compliance,
+        failures=failures,
+        gate=gate,
+        min_severity=min_severity,
+    )
+    lines.append("")
     profile = result.connectivity.profile
     client_auth = _CLIENT_AUTH[profile.client_auth]
     if profile.client_auth_note:
-        client_auth += f" ({profile.client_auth_note})"
+        client_auth += f" ({escape(profile.client_auth_note)})"
     lines += [
         f"  Address:             {profile.ip_address} port {profile.port}, SNI {profile.server_name or '(none)'}",
         f"  Highest version:     {profile.highest_version.label} ({profile.cipher_suite.name})",
@@ -70,20 +139,31 @@ def render_server(result: ServerScanResult, label: str | None = None, *, colour:
     for outcome in result.checks:
         if isinstance(outcome, CheckCompleted):
             lines += _render_completed(outcome)
-        elif isinstance(outcome, CheckFailed):
-            lines.append(f"  {outcome.name}: FAILED [{outcome.error.kind.value}] {outcome.error.message}")
-        elif isinstance(outcome, CheckSkipped):
-            lines.append(f"  {outcome.name}: skipped, {outcome.reason}")
-    found = concerns(result)
+        else:
+            lines.append(_render_not_completed(outcome))
+    lines += render_client_simulation(result)
     lines.append("")
-    lines.append("  Concerns:" if found else "  Concerns: none")
-    lines += [f"    - {concern}" for concern in found]
     lines.append(
         f"  Cost: {result.connections} connections, "
         f"{sum(o.cost.retries for o in result.checks)} retries, "
         f"{result.duration_s:.2f} s"
     )
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render_server(
+    result: ServerScanResult,
+    label: str | None = None,
+    *,
+    colour: bool = False,
+    width: int | None = None,
+    failures: Sequence[str] = (),
+    gate: FailureGate | None = None,
+    min_severity: Severity | None = None,
+) -> str:
+    """The report for one server as text: escaped, fitted to ``width``, coloured when ``colour``."""
+    lines = report_lines(result, label, failures=failures, gate=gate, min_severity=min_severity)
+    return finish(lines, colour=colour, width=width)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -130,7 +210,7 @@ def _fallback_scsv(result: FallbackSCSVResult) -> str:
 def _vulnerability(title: str) -> Callable[[HeartbleedResult | CCSInjectionResult], str]:
     def describe(result: HeartbleedResult | CCSInjectionResult) -> str:
         verdict = "VULNERABLE" if result.vulnerable else "not vulnerable"
-        return f"{title:<24}{verdict} ({result.tested_version.label}; server: {result.server_reaction})"
+        return f"{title:<24}{verdict} ({result.tested_version.label}; server: {escape(result.server_reaction)})"
 
     return describe
 
@@ -140,7 +220,7 @@ def _robot(result: RobotResult) -> str:
 
 
 def _alpn(result: ALPNResult) -> str:
-    protocols = ", ".join(result.accepted_protocols) or "none"
+    protocols = escape(", ".join(result.accepted_protocols)) or "none"
     return f"ALPN:                   {protocols} ({result.tested_version.label})"
 
 
@@ -176,7 +256,7 @@ def _describe_hsts(hsts: StrictTransportSecurity | None) -> str:
     if hsts is None:
         return "no Strict-Transport-Security"
     if not hsts.valid:
-        return f"invalid Strict-Transport-Security: {hsts.raw!r}"
+        return f"invalid Strict-Transport-Security: {escape(repr(hsts.raw))}"
     flags = "".join(
         (
             f"max-age={hsts.max_age}",
@@ -207,17 +287,32 @@ def _render_cipher_suites(result: CipherSuitesResult) -> list[str]:
     if not result.is_supported:
         return [f"{label} not accepted"]
     order = {True: "server order", False: "client order", None: "order not determined"}[result.server_order_enforced]
-    lines = [f"{label} {len(result.accepted_cipher_suites)} suites accepted ({order})"]
+    count = len(result.accepted_cipher_suites)
+    lines = [f"{label} {count} {'suite' if count == 1 else 'suites'} accepted ({order})"]
     for entry in result.accepted_cipher_suites:
         weakness = suite_weakness(entry.cipher_suite)
         flag = f"  <- {weakness}" if weakness else ""
-        lines.append(f"      {entry.cipher_suite.name:<50} {_describe_key(entry.ephemeral_key)}{flag}")
+        lines.append(f"      {entry.cipher_suite.name:<50} {_describe_key_exchange(entry)}{flag}".rstrip())
     return lines
 
 
-def _describe_key(key: EphemeralKey | None) -> str:
+_STATIC: Final = {
+    KeyExchange.RSA: "RSA key exchange (no forward secrecy)",
+    KeyExchange.DH: "static DH (no forward secrecy)",
+    KeyExchange.ECDH: "static ECDH (no forward secrecy)",
+    KeyExchange.PSK: "pre-shared key (no forward secrecy)",
+    KeyExchange.RSA_PSK: "RSA and pre-shared key (no forward secrecy)",
+}
+
+
+def _describe_key_exchange(entry: AcceptedCipherSuite) -> str:
+    key = entry.ephemeral_key
     if key is None:
-        return ""
+        return _STATIC.get(entry.cipher_suite.key_exchange, "")
+    return _describe_key(key)
+
+
+def _describe_key(key: EphemeralKey) -> str:
     if key.kind is EphemeralKeyKind.DH:
         group = named_group_by_code(key.group) if key.group is not None else None
         return f"DH {key.size} bits" + (f" ({group.name})" if group else "")

@@ -1,7 +1,13 @@
-"""The certificate part of the terminal report."""
+"""The certificate part of the terminal report.
+
+Names, reasons and errors here come from the server's certificates: each is escaped where it is used (``escape``
+is idempotent, and the report escapes every line again in ``_text.finish``), so these lines are safe wherever they
+are printed.
+"""
 
 from __future__ import annotations
 
+from tlsprobe._cli._escape import escape
 from tlsprobe.checks.certificate import CertificateDeployment, CertificateResult, WithoutSNI
 from tlsprobe.trust import CertificateFacts, KeyType, OCSPStapling
 
@@ -36,7 +42,7 @@ def _trust(deployment: CertificateDeployment) -> list[str]:
     for verdict in deployment.trust:
         label = verdict.store.value + (f" {verdict.store_version}" if verdict.store_version else "")
         # The JSON keeps cryptography's own words; the report gives the plain reason that comes first.
-        reason = str(verdict.error).split("; cryptography: ")[0]
+        reason = escape(str(verdict.error).split("; cryptography: ")[0])
         outcome = "trusted" if verdict.trusted else f"NOT TRUSTED: {reason}"
         lines.append(f"      {label + ':':<22} {outcome}")
     return lines
@@ -48,11 +54,11 @@ def _chain(deployment: CertificateDeployment) -> str:
     if chain.contains_anchor:
         parts.append("includes its anchor")
     if chain.incomplete:
-        parts.append(f"INCOMPLETE (issuer {chain.missing_issuer!r} not sent)")
+        parts.append(f"INCOMPLETE (issuer {escape(repr(chain.missing_issuer))} not sent)")
     if chain.sha1_signed:
-        parts.append(f"SHA-1 signed: {', '.join(chain.sha1_signed)}")
+        parts.append(f"SHA-1 signed: {escape(', '.join(chain.sha1_signed))}")
     if chain.weak_keys:
-        parts.append(f"WEAK KEYS: {', '.join(chain.weak_keys)}")
+        parts.append(f"WEAK KEYS: {escape(', '.join(chain.weak_keys))}")
     return ", ".join(parts)
 
 
@@ -62,8 +68,8 @@ def _ocsp(stapling: OCSPStapling) -> str:
     if response is None:
         return f"{must}nothing stapled" + (" (MUST-STAPLE VIOLATED)" if stapling.must_staple_violated else "")
     if response.cert_status is None:
-        return f"{must}stapled response unusable: {response.error or response.response_status.value}"
-    trusted = "trusted" if response.trusted else f"NOT TRUSTED ({response.trust_error})"
+        return f"{must}stapled response unusable: {escape(response.error or response.response_status.value)}"
+    trusted = "trusted" if response.trusted else f"NOT TRUSTED ({escape(str(response.trust_error))})"
     expired = ", EXPIRED" if response.expired else ""
     return f"{must}{response.cert_status.value.upper()} ({trusted}{expired})"
 
@@ -75,15 +81,19 @@ def render_certificate(result: CertificateResult) -> list[str]:
     for number, deployment in enumerate(result.deployments, start=1):
         leaf = deployment.leaf
         hostname = deployment.hostname
-        matched = f"matches ({hostname.matched_entry})" if hostname.matched else f"MISMATCH: {hostname.mismatch_reason}"
+        matched = (
+            f"matches ({escape(str(hostname.matched_entry))})"
+            if hostname.matched
+            else f"MISMATCH: {escape(str(hostname.mismatch_reason))}"
+        )
         counts = deployment.sct_counts
         lines += [
-            f"  Certificate {number} of {count}:    {leaf.subject} ({_key(leaf)}), {_validity(leaf)}",
+            f"  Certificate {number} of {count}:    {escape(leaf.subject)} ({_key(leaf)}), {_validity(leaf)}",
             f"      Seen with:             {_seen_with(deployment)}",
-            f"      Issuer:                {leaf.issuer}",
+            f"      Issuer:                {escape(leaf.issuer)}",
             f"      SHA-256:               {leaf.sha256_fingerprint}",
             *_trust(deployment),
-            f"      Host name {result.hostname}: {matched}",
+            f"      Host name {escape(result.hostname)}: {matched}",
             f"      Chain:                 {_chain(deployment)}",
             f"      OCSP stapling:         {_ocsp(deployment.ocsp_stapling)}",
             f"      SCTs:                  {counts.total} (embedded {counts.embedded}, TLS {counts.tls_extension}, "
@@ -93,5 +103,5 @@ def render_certificate(result: CertificateResult) -> list[str]:
     if result.without_sni is WithoutSNI.DIFFERENT_CERTIFICATE:
         lines.append("  Without SNI the server sends a different certificate (listed above).")
     elif result.without_sni is WithoutSNI.REFUSED:
-        lines.append(f"  Without SNI the server refuses the handshake: {result.without_sni_reason}")
+        lines.append(f"  Without SNI the server refuses the handshake: {escape(str(result.without_sni_reason))}")
     return lines

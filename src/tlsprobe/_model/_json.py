@@ -3,7 +3,9 @@
 The document::
 
     {"schema_version": 1, "tlsprobe_version": "...", "started_at": "...", "completed_at": "...",
-     "servers": [<ServerScanResult>, ...], "invalid_targets": [<InvalidTargetLine>, ...]}
+     "servers": [<ServerScanResult>, ...], "complete": true, "invalid_targets": [<InvalidTargetLine>, ...]}
+
+``complete`` is false in a document written by a scan that was interrupted: its servers are those that finished.
 
 Values: enums as their value, datetimes (UTC) and dates as ISO 8601, bytes as lowercase hex, IP addresses as text,
 certificates as PEM, tuples as arrays, frozensets as sorted arrays, attrs records as objects with their fields in order.
@@ -68,13 +70,15 @@ def scan_document(
     started_at: datetime.datetime,
     completed_at: datetime.datetime,
     invalid_targets: Iterable[InvalidTargetLine] = (),
+    complete: bool = True,
 ) -> dict[str, Any]:
-    """The whole JSON document for a scan."""
+    """The whole JSON document for a scan; ``complete`` false when the scan was interrupted."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tlsprobe_version": __version__,
         "started_at": started_at.isoformat(),
         "completed_at": completed_at.isoformat(),
         "servers": [to_jsonable(server) for server in servers],
+        "complete": complete,
         "invalid_targets": [to_jsonable(line) for line in invalid_targets],
     }

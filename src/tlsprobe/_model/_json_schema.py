@@ -89,6 +89,10 @@ def json_schema(check_result_types: Iterable[type]) -> dict[str, Any]:
             "started_at": {"type": "string", "format": "date-time"},
             "completed_at": {"type": "string", "format": "date-time"},
             "servers": {"type": "array", "items": builder.schema(ServerScanResult)},
+            "complete": {
+                "type": "boolean",
+                "description": "false when the scan was interrupted: servers holds those that finished",
+            },
             "invalid_targets": {"type": "array", "items": builder.schema(InvalidTargetLine)},
         },
         "required": [

@@ -113,6 +113,10 @@ SWEET32: Final = _declare("sweet32", {_MEDIUM: "C"}, checks=_ALL_SUITES)
 BEAST: Final = _declare("beast", {_LOW: None}, checks=(_SSL3, _TLS1_0))
 # High when a group is under 1024 bits or export-grade (broken), medium for 1024 to 2047 bits.
 LOGJAM: Final = _declare("logjam", {_HIGH: "F", _MEDIUM: "B"}, checks=_ALL_SUITES)
+# What the configuration lacks rather than what it accepts: each caps the grade, so each is a finding too.
+NO_TLS1_3: Final = _declare("no_tls1_3", {_LOW: "A-"}, checks=("tls1_3_cipher_suites",))
+NO_FORWARD_SECRECY: Final = _declare("no_forward_secrecy", {_MEDIUM: "B"}, checks=_ALL_SUITES)
+NO_AEAD: Final = _declare("no_aead", {_MEDIUM: "B"}, checks=_ALL_SUITES)
 
 # Certificates.
 CERTIFICATE_UNTRUSTED: Final = _declare("certificate_untrusted", {_HIGH: "F"}, checks=_CERTIFICATE)

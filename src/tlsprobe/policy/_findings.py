@@ -16,7 +16,7 @@ from tlsprobe._model._assessment import Finding, Severity
 from tlsprobe._model._results import CheckCompleted, ServerScanResult
 from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.certificate import CertificateResult
-from tlsprobe.checks.cipher_suites import CipherSuitesResult
+from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesResult
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
@@ -132,6 +132,31 @@ def _cipher_findings(results: list[CipherSuitesResult]) -> Iterator[Finding]:
             title="Diffie-Hellman groups under 2048 bits: LOGJAM exposure (CVE-2015-4000)",
             evidence=tuple(f"{_suite(version, suite)}: {size}-bit DH" for version, suite, size in weak_dh),
         )
+    yield from _missing_features(results, accepted)
+
+
+def _missing_features(
+    results: list[CipherSuitesResult], accepted: list[tuple[TLSVersion, AcceptedCipherSuite]]
+) -> Iterator[Finding]:
+    """What the accepted suites lack, judged only on what was observed: TLS 1.3 once its check completed, forward
+    secrecy and AEAD once every version's did (a version left unchecked may have them)."""
+    checked = {result.version: result for result in results}
+    tls1_3 = checked.get(TLSVersion.TLS1_3)
+    if tls1_3 is not None and not tls1_3.is_supported:
+        highest = max((result.version for result in results if result.is_supported), default=None)
+        yield kinds.NO_TLS1_3.finding(
+            title="TLS 1.3 is not accepted",
+            evidence=(f"highest version accepted: {highest.label}" if highest else "no version accepted",),
+        )
+    if set(checked) != set(TLSVersion) or not accepted:
+        return
+    every_suite = tuple(_suite(version, entry.cipher_suite) for version, entry in accepted)
+    if not any(entry.ephemeral_key is not None and not entry.cipher_suite.is_anonymous for _, entry in accepted):
+        yield kinds.NO_FORWARD_SECRECY.finding(
+            title="No suite with forward secrecy (ECDHE, DHE or TLS 1.3)", evidence=every_suite
+        )
+    if not any(entry.cipher_suite.is_aead for _, entry in accepted):
+        yield kinds.NO_AEAD.finding(title="No AEAD suite (GCM, ChaCha20-Poly1305, CCM)", evidence=every_suite)
 
 
 def _certificate_findings(result: CertificateResult) -> Iterator[Finding]:

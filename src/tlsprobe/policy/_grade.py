@@ -80,22 +80,14 @@ def _weakest_key_exchange(seen: Observations) -> int:
     return min(strengths)
 
 
-def _caps(seen: Observations, findings: tuple[Finding, ...]) -> Iterator[GradeCap]:
+def _caps(findings: tuple[Finding, ...]) -> Iterator[GradeCap]:
+    """Every cap comes from a finding (TLS 1.3 missing, no forward secrecy, no AEAD suite included), so that the
+    report, the exit status and the grade tell one story."""
     for finding in findings:
         # An undeclared id or severity raises: guessing would be a silently wrong grade.
         cap = finding_kind(finding.id).grade_cap(finding.severity)
         if cap is not None:
             yield GradeCap(grade=cap, reason=finding.title)
-    versions = seen.accepted_versions()
-    if TLSVersion.TLS1_3 not in versions:
-        yield GradeCap(grade="A-", reason="TLS 1.3 is not accepted")
-    forward_secret = any(
-        entry.ephemeral_key is not None and not entry.cipher_suite.is_anonymous for _, entry in seen.accepted_suites()
-    )
-    if not forward_secret:
-        yield GradeCap(grade="B", reason="no suite with forward secrecy (ECDHE, DHE or TLS 1.3)")
-    if not any(entry.cipher_suite.is_aead for _, entry in seen.accepted_suites()):
-        yield GradeCap(grade="B", reason="no AEAD suite (GCM, ChaCha20-Poly1305, CCM)")
 
 
 def _hsts_earns_plus(seen: Observations) -> bool:
@@ -134,7 +126,7 @@ def grade(result: ServerScanResult, *, findings: tuple[Finding, ...] | None = No
         ciphers = [_cipher_strength(entry.cipher_suite.key_size) for _, entry in seen.accepted_suites()]
         cipher = (max(ciphers) + min(ciphers)) // 2
         key_exchange = _weakest_key_exchange(seen)
-        caps = tuple(_caps(seen, findings))
+        caps = tuple(_caps(findings))
     except NotObserved as missing:
         return unknown(str(missing))
     score = round(0.3 * protocol + 0.3 * key_exchange + 0.4 * cipher)
