@@ -18,6 +18,13 @@ Configuration, all optional, from the environment (comma-separated lists):
   cannot be turned against the network it runs in (``127.0.0.1`` and ``localhost`` are refused with ``403``).
 - ``TLSPROBE_MAX_CONCURRENT_SCANS`` (default 4): one scan more is refused with ``429``.
 - ``TLSPROBE_MAX_CONNECTIONS_PER_SERVER`` (default 5): how hard each scanned server is pushed.
+- ``TLSPROBE_CA_FILE``: a PEM file of the CAs of your own network, trusted besides the public ones, so that its
+  servers are not all reported untrusted (and graded F).
+- ``TLSPROBE_POLICY``: the policy every scan is judged against unless its request names one: a Mozilla profile
+  (``intermediate``) or a policy file in tlsprobe's JSON format. A request may still pick a Mozilla profile
+  (``"mozilla": "modern"``); ``GET /tls/policies`` lists what it may choose.
+
+``/docs`` (Swagger UI) and ``/redoc`` work without Internet access: their scripts come from the app itself.
 
 The app's own lifespan (here it only logs) and the router's (which runs the scans, and cancels them when the app
 stops) are combined by FastAPI when the router is included. One ``Scanner`` serves every scan, so its limits on
@@ -35,7 +42,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from tlsprobe import Limits, ScanConfig, Scanner, to_jsonable
-from tlsprobe.integrations.fastapi import ScanServiceLimits, TargetPolicy, create_scan_router
+from tlsprobe.integrations.fastapi import ScanServiceLimits, TargetPolicy, create_scan_router, serve_docs_offline
+from tlsprobe.policy import MOZILLA_PROFILES, Policy, load_policy, mozilla_profile
 
 logger = logging.getLogger("tlsprobe.example")
 
@@ -53,6 +61,14 @@ def policy_from_environment(environ: Mapping[str, str] = os.environ) -> TargetPo
         denied_hosts=_list(environ, "TLSPROBE_DENIED_HOSTS"),
         allowed_ports=[int(port) for port in _list(environ, "TLSPROBE_ALLOWED_PORTS")],
     )
+
+
+def compliance_policy_from_environment(environ: Mapping[str, str] = os.environ) -> Policy | None:
+    """The policy ``TLSPROBE_POLICY`` names: a Mozilla profile's name, or a policy file; None when unset."""
+    chosen = environ.get("TLSPROBE_POLICY", "").strip()
+    if not chosen:
+        return None
+    return mozilla_profile(chosen) if chosen in MOZILLA_PROFILES else load_policy(chosen)
 
 
 def create_app(
@@ -77,8 +93,16 @@ def create_app(
         logger.info("scan service stopped; scanner statistics: %s", scanner.statistics())
 
     app = FastAPI(title="tlsprobe scan service", lifespan=lifespan)
+    serve_docs_offline(app)
+    router = create_scan_router(
+        scanner,
+        policy=policy,
+        limits=limits,
+        ca_file=environ.get("TLSPROBE_CA_FILE") or None,
+        compliance_policy=compliance_policy_from_environment(environ),
+    )
     # The router's lifespan, merged into the app's here, runs the scans on the shared scanner.
-    app.include_router(create_scan_router(scanner, policy=policy, limits=limits), prefix="/tls")
+    app.include_router(router, prefix="/tls")
 
     @app.get("/statistics")
     async def statistics() -> dict[str, Any]:

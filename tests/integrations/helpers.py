@@ -8,9 +8,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import anyio
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -119,3 +120,21 @@ def uvicorn_serving(app: FastAPI) -> Iterator[str]:
         thread.join(DEADLINE_S)
         listener.close()
     assert not thread.is_alive(), "uvicorn did not stop"
+
+
+def start_scan(client: httpx.Client, targets: list[str], checks: list[str], **fields: Any) -> dict[str, Any]:
+    """Start a scan under ``/tls`` and return its state; fails the test unless it is accepted (202)."""
+    response = client.post("/tls/scans", json={"targets": targets, "checks": checks, **fields})
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def finished_scan(client: httpx.Client, scan_id: str) -> dict[str, Any]:
+    """The scan's state once it has ended: its stream returns when the scan does."""
+    with client.stream("GET", f"/tls/scans/{scan_id}/stream") as stream:
+        for _line in stream.iter_lines():
+            pass
+    body: dict[str, Any] = client.get(f"/tls/scans/{scan_id}").json()
+    assert body["status"] != "running"
+    return body

@@ -35,6 +35,8 @@ from tlsprobe.integrations.fastapi import TargetPolicy, non_public_kind
         ("fd12:3456::1", "private"),
         ("100.64.0.1", "shared (carrier-grade NAT)"),
         ("64:ff9b:1::a00:1", "local NAT64"),
+        ("fec0::1", "site-local"),  # deprecated (RFC 3879), still routed in some networks; Python calls it global
+        ("feff:ffff::1", "site-local"),
         ("192.0.2.1", "special-purpose"),  # documentation
         ("198.18.0.1", "special-purpose"),  # benchmarking
         ("240.0.0.1", "special-purpose"),  # reserved

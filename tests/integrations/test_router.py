@@ -74,8 +74,9 @@ async def test_a_scan_runs_in_the_background_and_streams_as_ndjson(tls_server: L
         stream = await client.get(f"/tls/scans/{scan['id']}/stream")
         assert stream.status_code == 200
         assert stream.headers["content-type"] == "application/x-ndjson"
-        lines = stream.text.splitlines()
+        *lines, end = stream.text.splitlines()
         assert len(lines) == 2
+        assert json.loads(end)["event"] == "end"
         streamed = [json.loads(line) for line in lines]
         assert {server["target"]["host"] for server in streamed} == {"localhost", "127.0.0.1"}
         for server in streamed:
@@ -108,6 +109,7 @@ async def test_server_sent_events_carry_ids_and_an_end_event(tls_server: LocalTL
             "id": scan["id"],
             "status": "completed",
             "reason": None,
+            "servers": 2,
         }
 
         # A reconnecting EventSource sends the last id it saw and gets only what came after it.
@@ -165,6 +167,7 @@ async def test_every_problem_of_a_request_is_listed_at_once() -> None:
         ("[::ffff:127.0.0.1]:443", "(127.0.0.1) is a loopback address"),
         ("169.254.169.254:80", "169.254.169.254 is a link-local address"),  # cloud metadata services live here
         ("10.1.2.3", "10.1.2.3 is a private address"),
+        ("[fec0::1]:443", "fec0::1 is a site-local address"),
         ("public.example:443{192.168.1.1}", "192.168.1.1 is a private address"),
     ],
 )
@@ -377,8 +380,14 @@ async def test_the_routes_are_described_in_openapi() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         document = (await client.get("/openapi.json")).json()
     paths = document["paths"]
-    assert sorted(paths) == ["/tls/checks", "/tls/scans", "/tls/scans/{scan_id}", "/tls/scans/{scan_id}/stream"]
-    assert set(paths["/tls/scans"]["post"]["responses"]) == {"202", "403", "422", "429"}
+    assert sorted(paths) == [
+        "/tls/checks",
+        "/tls/policies",
+        "/tls/scans",
+        "/tls/scans/{scan_id}",
+        "/tls/scans/{scan_id}/stream",
+    ]
+    assert set(paths["/tls/scans"]["post"]["responses"]) == {"202", "403", "422", "429", "503"}
     stream = paths["/tls/scans/{scan_id}/stream"]["get"]
     assert set(stream["responses"]["200"]["content"]) >= {"application/x-ndjson", "text/event-stream"}
     assert {parameter["name"] for parameter in stream["parameters"]} == {"scan_id", "format", "last-event-id"}

@@ -25,7 +25,9 @@ async def test_four_requests_of_eight_spellings_stay_within_the_limit(web_server
 
             async def read_stream(scan_id: str) -> None:
                 response = await client.get(f"/tls/scans/{scan_id}/stream")
-                streamed.extend(response.text.splitlines())
+                *servers, end = response.text.splitlines()
+                assert json.loads(end)["servers"] == 8
+                streamed.extend(servers)
 
             async with anyio.create_task_group() as group:
                 for scan in scans:

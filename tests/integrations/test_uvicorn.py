@@ -39,8 +39,9 @@ def test_results_stream_as_ndjson_then_sse(tls_server: LocalTLSServer) -> None:
         scan = start(client, [f"127.0.0.1:{tls_server.port}", f"localhost:{tls_server.port}"])
         with client.stream("GET", f"/tls/scans/{scan['id']}/stream", params={"format": "ndjson"}) as stream:
             assert stream.headers["content-type"] == "application/x-ndjson"
-            lines = [json.loads(line) for line in stream.iter_lines()]
+            *lines, end = [json.loads(line) for line in stream.iter_lines()]
         assert sorted(line["target"]["host"] for line in lines) == ["127.0.0.1", "localhost"]
+        assert (end["event"], end["status"], end["servers"]) == ("end", "completed", 2)
         assert all(line["checks"][0]["status"] == "completed" for line in lines)
 
         with client.stream("GET", f"/tls/scans/{scan['id']}/stream", params={"format": "sse"}) as stream:
@@ -161,7 +162,8 @@ def test_the_example_runs_as_documented_with_uvicorn_factory(tls_server: LocalTL
             wait_until(answers, "the app to answer")
             scan = start(client, [f"127.0.0.1:{tls_server.port}"])
             with client.stream("GET", f"/tls/scans/{scan['id']}/stream") as stream:
-                [line] = [json.loads(line) for line in stream.iter_lines()]
+                [line, end] = [json.loads(line) for line in stream.iter_lines()]
+            assert end["status"] == "completed"
             assert line["checks"][0]["status"] == "completed"
             assert client.post("/tls/scans", json={"targets": ["[::1]:443"]}).status_code == 403
     finally:

@@ -10,9 +10,9 @@ A public scan service must not become a way to probe the network it runs in, so 
    - an address in ``denied_networks`` is refused;
    - when ``allowed_networks`` is given, an address must lie in one of them, and one that does is accepted even if
      it is not public (that is how an internal service is allowed to scan its own network);
-   - otherwise only public addresses are accepted: unspecified, loopback, link-local, multicast, private, shared
-     (carrier-grade NAT) and other special-purpose addresses are refused, and so are the IPv6 forms that embed
-     such an IPv4 address (IPv4-mapped, 6to4, NAT64).
+   - otherwise only public addresses are accepted: unspecified, loopback, link-local, multicast, private,
+     IPv6 site-local (``fec0::/10``), shared (carrier-grade NAT) and other special-purpose addresses are refused,
+     and so are the IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64).
 
 A host name is resolved here, once, and every address it resolves to must pass: a name with one internal address
 among public ones is refused. The target is then *pinned* to the first address (the one the scanner itself would
@@ -63,6 +63,8 @@ def non_public_kind(address: IPAddress) -> str | None:
         return "multicast"
     if any(address in network for network in _PRIVATE_USE):
         return "private"
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return "site-local"  # fec0::/10: deprecated (RFC 3879), still routed in some networks; "global" to Python
     if address in _SHARED:
         return "shared (carrier-grade NAT)"
     if not address.is_global or address.is_reserved:

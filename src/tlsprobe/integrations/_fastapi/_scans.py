@@ -3,10 +3,12 @@
 A scan runs in the service's task group (the app's lifespan), not in the request that started it, and ends in one
 of three ways: completed, cancelled (``cancel()``: a client hung up or deleted it, or the app is shutting down), or
 failed (an unexpected error, logged). Its results are kept as the CLI's per-server JSON objects, in arrival order,
-and readers wait for the next one through ``wait_for_change``.
+and readers wait for the next one through ``wait_for_change``. A scan may be judged against another policy than
+its scanner's (``ScanConfig.policy``): each result's ``compliance`` is then that policy's verdict.
 
 The registry holds at most ``max_stored`` scans: when it is full, the scan that finished first is forgotten to make
-room. At most ``max_active`` run at once; one more is refused (``ScanCapacityReached``) rather than queued.
+room. At most ``max_active`` run at once; one more is refused (``ScanCapacityReached``) rather than queued. It
+lists them newest first, a page at a time (``page``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from typing import Any, final
 
 import anyio
 import anyio.abc
+import attrs
 
 from tlsprobe._engine._scanner import Scanner
+from tlsprobe._model._assessment import Policy
 from tlsprobe._model._config import ServerTarget
 from tlsprobe._model._json import to_jsonable
+from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks._base import Check
+from tlsprobe.integrations._fastapi._recorder import ServiceRecorder
+from tlsprobe.policy import evaluate_policy
 
 logger = logging.getLogger("tlsprobe.integrations.fastapi")
 
@@ -50,10 +57,14 @@ def _now() -> datetime.datetime:
 class Scan:
     """One scan and what it has produced so far. Mutated only by its own run and by ``cancel``."""
 
-    def __init__(self, *, targets: Sequence[ServerTarget], checks: Sequence[Check[Any]]) -> None:
-        self.id = secrets.token_urlsafe(16)  # 128 random bits: knowing the id is what grants access to the scan
+    def __init__(
+        self, *, targets: Sequence[ServerTarget], checks: Sequence[Check[Any]], policy: Policy | None = None
+    ) -> None:
+        self.id = secrets.token_urlsafe(16)  # 128 random bits: unguessable, unless the service lists its scans
         self.targets = tuple(targets)
         self.checks = tuple(checks)
+        self.policy = policy
+        """The policy the results are judged against; None: no verdict."""
         self.created_at = _now()
         self.finished_at: datetime.datetime | None = None
         self.status = ScanStatus.RUNNING
@@ -79,6 +90,13 @@ class Scan:
         if not self.finished:
             await self._changed.wait()
 
+    def _judged(self, result: ServerScanResult, judged_by: Policy | None) -> ServerScanResult:
+        """``result`` with the verdict of this scan's policy, which the scanner (judging by ``judged_by``) lacks."""
+        if self.policy == judged_by:
+            return result
+        compliance = None if self.policy is None else evaluate_policy(result, self.policy, findings=result.findings)
+        return attrs.evolve(result, compliance=compliance)
+
     def _notify(self) -> None:
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
@@ -90,15 +108,25 @@ class Scan:
         self.finished_at = _now()
         self._notify()
 
-    async def run(self, scanner: Scanner) -> None:
-        """Scan, recording results as they arrive; never raises except to let cancellation through."""
+    def _note(self, problem: str) -> None:
+        """Say in the scan's ``reason`` what went wrong beside it (the store failed) without ending it."""
+        self.reason = problem if self.reason is None else f"{self.reason}; {problem}"
+
+    async def run(self, scanner: Scanner, recorder: ServiceRecorder) -> None:
+        """Scan, keeping results as they arrive (in memory for readers, in the recorder's store and metrics);
+        never raises except to let cancellation through."""
         completed = False
         try:
             with self._cancel_scope:
-                async with scanner.scan(self.targets, self.checks) as results:
+                async with (
+                    recorder.recording(self.targets, self.id, self._note) as record,
+                    scanner.scan(self.targets, self.checks) as results,
+                ):
                     async for result in results:
-                        self.results.append(to_jsonable(result))
+                        server = to_jsonable(self._judged(result, scanner.config.policy))
+                        self.results.append(server)
                         self._notify()
+                        await record(server)
                 completed = True
         except Exception as error:
             # One scan's unexpected error must end that scan only, not the lifespan task group and every other scan.
@@ -131,7 +159,7 @@ class ScanRegistry:
     def __len__(self) -> int:
         return len(self._scans)
 
-    def start(self, scan: Scan, scanner: Scanner, group: anyio.abc.TaskGroup) -> None:
+    def start(self, scan: Scan, scanner: Scanner, group: anyio.abc.TaskGroup, recorder: ServiceRecorder) -> None:
         """Store ``scan`` and run it in ``group``, forgetting the earliest finished scan when full.
 
         :raises ScanCapacityReached: when ``max_active`` scans are running already.
@@ -145,16 +173,22 @@ class ScanRegistry:
             del self._scans[oldest.id]
         self._scans[scan.id] = scan
         self.running += 1
-        group.start_soon(self._run, scan, scanner, name=f"tlsprobe scan {scan.id}")
+        group.start_soon(self._run, scan, scanner, recorder, name=f"tlsprobe scan {scan.id}")
 
-    async def _run(self, scan: Scan, scanner: Scanner) -> None:
+    async def _run(self, scan: Scan, scanner: Scanner, recorder: ServiceRecorder) -> None:
         try:
-            await scan.run(scanner)
+            await scan.run(scanner, recorder)
         finally:
             self.running -= 1
+            recorder.metrics.scans_ended[scan.status.value] += 1
 
     def get(self, scan_id: str) -> Scan | None:
         return self._scans.get(scan_id)
+
+    def page(self, *, offset: int, limit: int, status: ScanStatus | None = None) -> tuple[list[Scan], int]:
+        """Up to ``limit`` scans, newest first, after skipping ``offset``; and how many there are in all."""
+        chosen = [scan for scan in reversed(self._scans.values()) if status is None or scan.status is status]
+        return chosen[offset : offset + limit], len(chosen)
 
     def remove(self, scan_id: str) -> Scan | None:
         return self._scans.pop(scan_id, None)

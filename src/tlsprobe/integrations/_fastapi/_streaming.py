@@ -1,9 +1,13 @@
 """Streaming a scan's results as they arrive: NDJSON or Server-Sent Events, and noticing a client that hangs up.
 
-NDJSON: one line per server, the same JSON object as a line of the CLI's ``--jsonl``; the stream ends with the
-scan. SSE: one ``result`` event per server (``id`` is the result's index, so ``Last-Event-ID`` resumes after it),
-then one ``end`` event whose data is ``{"id": ..., "status": ..., "reason": ...}``; a comment line is sent after
-every ``keepalive_s`` of silence so that proxies keep the connection open.
+Both end with the scan's end status, ``{"id": ..., "status": ..., "reason": ..., "servers": N}`` (status
+``completed``, ``cancelled`` or ``failed``; ``servers``: how many results the scan produced), so a client can tell
+a complete stream from one cut short (a dropped connection, a proxy's timeout), which has no end.
+
+NDJSON: one line per server, the same JSON object as a line of the CLI's ``--jsonl``, then the end status as one
+last line with ``"event": "end"`` added (a server object never has an ``event`` key). SSE: one ``result`` event per
+server (``id`` is the result's index, so ``Last-Event-ID`` resumes after it), then one ``end`` event whose data is
+the end status; a comment line is sent after every ``keepalive_s`` of silence so that proxies keep it open.
 
 The response watches the ASGI ``receive`` channel while it streams: ``http.disconnect`` (or a server that raises
 on ``send``) means the client is gone, and when no other stream is attached the scan is cancelled. Waiting for
@@ -40,6 +44,16 @@ def ndjson_line(result: Any) -> bytes:
     return (json.dumps(result, ensure_ascii=False) + "\n").encode()
 
 
+def end_status(scan: Scan) -> dict[str, Any]:
+    """How a finished scan ended: the data of the SSE ``end`` event, and of the NDJSON end line."""
+    return {"id": scan.id, "status": scan.status.value, "reason": scan.reason, "servers": len(scan.results)}
+
+
+def ndjson_end_line(scan: Scan) -> bytes:
+    """The last line of an NDJSON stream, marked as such by its ``event`` key."""
+    return ndjson_line({"event": "end", **end_status(scan)})
+
+
 def sse_event(event: str, data: Any, *, event_id: int | None = None) -> bytes:
     """One Server-Sent Event; compact JSON never holds a line break, so ``data`` is one line."""
     lines = [] if event_id is None else [f"id: {event_id}"]
@@ -62,7 +76,9 @@ async def scan_events(
             index += 1
         if scan.finished:
             if stream_format is StreamFormat.SSE:
-                yield sse_event("end", {"id": scan.id, "status": scan.status.value, "reason": scan.reason})
+                yield sse_event("end", end_status(scan))
+            else:
+                yield ndjson_end_line(scan)
             return
         if stream_format is StreamFormat.NDJSON:
             await scan.wait_for_change()
