@@ -28,8 +28,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the checks", ("checks",)),
     ("judging results: findings, grades, compliance", ("policy",)),
     (
-        "the engine, the results store, fleet monitoring, and test servers and fakes for users",
-        ("_engine", "store", "monitoring", "testing"),
+        "the engine, the results store, fleet monitoring, HTML reports, and test servers and fakes for users",
+        ("_engine", "store", "monitoring", "report", "testing"),
     ),
     ("front ends", ("_cli", "integrations")),
     ("the public surface", ("__init__", "__main__")),

@@ -43,6 +43,7 @@ SUBCOMMANDS: Mapping[str, Subcommand] = {
     "diff": lazy("tlsprobe._cli._diff", "run_diff"),
     "history": lazy("tlsprobe._cli._history", "run_history"),
     "monitor": lazy("tlsprobe._cli._monitor", "run_monitor"),
+    "report": lazy("tlsprobe._cli._report", "run_report"),
 }
 """Subcommands by name (``tlsprobe NAME ...``); a scan otherwise."""
 

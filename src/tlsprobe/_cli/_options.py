@@ -166,6 +166,17 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the name of this target list in the store (default: one derived from the set of targets)",
     )
+    output.add_argument(
+        "--html-out",
+        metavar="FILE",
+        help="write a self-contained HTML report to FILE (fleet overview, then each server; opens offline)",
+    )
+    output.add_argument(
+        "--html-title",
+        metavar="TITLE",
+        default="TLS scan report",
+        help="the HTML report's title (default: %(default)s)",
+    )
     output.add_argument("--quiet", action="store_true", help="no report and no summary")
     output.add_argument("--summary-only", action="store_true", help="no report per server: only the summary at the end")
     output.add_argument(

@@ -36,6 +36,7 @@ from tlsprobe._model._summary import SEVERITIES, summarize
 from tlsprobe.checks._base import Check
 
 if TYPE_CHECKING:
+    from tlsprobe._cli._html_output import HtmlOutput
     from tlsprobe._cli._recording import Recording
     from tlsprobe.store import StoreSink
 
@@ -122,6 +123,7 @@ class _ScanRun:
         self.invalid_targets = invalid_targets
         self.settings = settings
         self.json_output = json_output
+        self.html_output: HtmlOutput | None = None
         self.bar = bar
         self.outcome = ScanOutcome()
         self.rows: list[SummaryRow] = []
@@ -145,6 +147,8 @@ class _ScanRun:
         with _erased(self.bar):
             if self.json_output is not None:
                 self.json_output.add(server)
+            if self.html_output is not None:
+                self.html_output.add(server)
             if self.settings.reports is not None and shown:
                 self._report(result, row)
         return server
@@ -227,6 +231,7 @@ async def run_scan(
     invalid_targets: Sequence[InvalidTargetLine],
     total: int | None,
     recording: Recording | None = None,
+    html_output: HtmlOutput | None = None,
 ) -> ScanOutcome:
     """Scan ``targets``, reporting and writing each result as it arrives (into the store too, with a
     ``recording``); how it ended. ``invalid_targets`` is the list the targets' reader fills (written at the end
@@ -234,6 +239,7 @@ async def run_scan(
     scanner = Scanner(config)
     bar = ProgressBar(sys.stderr, total, scanner.statistics) if settings.progress and total != 1 else None
     run = _ScanRun(gate, settings, json_output, bar, invalid_targets)
+    run.html_output = html_output
     async with anyio.create_task_group() as watchers:
         watchers.start_soon(run.watch_interrupts)
         with run.scope:

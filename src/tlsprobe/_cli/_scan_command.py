@@ -12,7 +12,7 @@ import datetime
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -21,6 +21,7 @@ import attrs
 from tlsprobe._cli._concerns import FailureGate
 from tlsprobe._cli._errors import InputError, report_input_error, say
 from tlsprobe._cli._exit import EXIT_CLOSED_OUTPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tlsprobe._cli._html_output import HtmlOutput
 from tlsprobe._cli._limits import fewer_garbage_collections, raise_open_files_limit
 from tlsprobe._cli._options import build_parser, scan_config, selected_checks, target_options
 from tlsprobe._cli._outputs import JsonOutput, OutputClosed, OutputFailed, open_output
@@ -31,6 +32,8 @@ from tlsprobe._cli._text import colour_wanted, width_of
 from tlsprobe._exceptions import ConfigurationError, TLSProbeError
 from tlsprobe._model._assessment import Severity
 from tlsprobe._model._config import ScanConfig, ServerTarget
+from tlsprobe._model._json import to_jsonable
+from tlsprobe._model._summary import target_key
 from tlsprobe.checks._base import Check
 
 
@@ -137,12 +140,17 @@ def scan(
     except OutputClosed:
         return EXIT_CLOSED_OUTPUT
     opened_here = recording is None
+    html_output = None
     try:
+        html_path = getattr(options, "html_out", None)
+        html_output = None if html_path is None else HtmlOutput(html_path)
         if recording is None:
             recording = _begin_recording(options, inputs.targets, started_at)
     except (InputError, TLSProbeError) as error:
         if json_output is not None:
             json_output.abandon()
+        if html_output is not None:
+            html_output.abandon()
         return report_input_error(str(error))
     if before is not None:
         before()
@@ -159,6 +167,7 @@ def scan(
         invalid_targets=targets.invalid,
         total=targets.total,
         recording=recording,
+        html_output=html_output,
     )
     raise_open_files_limit()
     outcome = None
@@ -180,6 +189,14 @@ def scan(
             _finish_recording(recording, complete=outcome is not None and outcome.complete)
             if opened_here:
                 recording.store.close()
+        if html_output is not None and outcome is None:
+            html_output.abandon()
+    if html_output is not None:
+        try:
+            html_output.write(title=options.html_title, started_at=started_at, labels=_keyed(settings.labels))
+        except OutputFailed as failure:
+            say(str(failure))
+            return EXIT_USAGE
     if json_output is not None and outcome.output_failed:
         json_output.abandon()  # its failure is said already
     elif json_output is not None:
@@ -204,6 +221,11 @@ def _finish_recording(recording: Recording, *, complete: bool) -> None:
         recording.finish(complete=complete)
     except TLSProbeError as failure:
         say(str(failure))
+
+
+def _keyed(labels: Mapping[ServerTarget, str]) -> dict[str, str]:
+    """The demo's labels keyed as the report finds servers: by the target key of their JSON form."""
+    return {target_key(to_jsonable(target)): label for target, label in labels.items()}
 
 
 def _end_quietly(json_output: JsonOutput, targets: Targets) -> None:
