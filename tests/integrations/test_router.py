@@ -382,6 +382,7 @@ async def test_the_routes_are_described_in_openapi() -> None:
     paths = document["paths"]
     assert sorted(paths) == [
         "/tls/checks",
+        "/tls/metrics",
         "/tls/policies",
         "/tls/scans",
         "/tls/scans/{scan_id}",
@@ -391,3 +392,4 @@ async def test_the_routes_are_described_in_openapi() -> None:
     stream = paths["/tls/scans/{scan_id}/stream"]["get"]
     assert set(stream["responses"]["200"]["content"]) >= {"application/x-ndjson", "text/event-stream"}
     assert {parameter["name"] for parameter in stream["parameters"]} == {"scan_id", "format", "last-event-id"}
+    assert "text/plain; version=0.0.4; charset=utf-8" in paths["/tls/metrics"]["get"]["responses"]["200"]["content"]
