@@ -68,7 +68,12 @@ exit codes:
        incomplete
   141  stdout was closed by its reader (| head)
 
-Run `tlsprobe demo` to scan a few TLS servers that tlsprobe starts on this machine.
+other commands (each with its own --help):
+  tlsprobe demo               scan a few TLS servers that tlsprobe starts on this machine
+  tlsprobe monitor ...        scan a list, record it, report what got worse since the last scan
+  tlsprobe diff OLD NEW       what changed between two scans (files or scans in the store)
+  tlsprobe history TARGET     one server's grade, certificate and findings over past scans
+  tlsprobe report SOURCE      a self-contained HTML report of a scan
 """
 
 
