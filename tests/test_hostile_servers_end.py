@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Any
 
 import anyio
 import pytest
@@ -143,6 +142,12 @@ async def test_a_healthy_scan_completes_beside_a_hostile_one_in_the_service(web_
     assert healthy_end["event"] == "end" and healthy_end["status"] == "completed"
     *hostile_results, hostile_end = [json.loads(line) for line in hostile_lines]
     assert len(hostile_results) == 3
-    assert hostile_end == {"event": "end", "id": hostile_scan["id"], "status": "completed", "reason": None, "servers": 3}
+    assert hostile_end == {
+        "event": "end",
+        "id": hostile_scan["id"],
+        "status": "completed",
+        "reason": None,
+        "servers": 3,
+    }
     assert scanner.statistics().connections_open == 0
     assert scanner._thread_limiter.borrowed_tokens == 0

@@ -59,7 +59,7 @@ from tlsprobe.policy._catalogue import (
     finding_kind,
 )
 from tlsprobe.trust import mozilla_store
-from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
+from tlsprobe.wire import KNOWN_DH_GROUPS, EphemeralKey, EphemeralKeyKind, ffdhe_prime
 from tlsprobe.wire._rsa_kex import PaddingVariant
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, CipherSuite, cipher_suite_by_name
@@ -199,6 +199,8 @@ def test_the_ids_are_stable() -> None:
         "certificate_validity", "certificate_weak_key", "certificate_sha1", "certificate_weak_signature",
         "certificate_revoked", "must_staple_violated", "heartbleed", "openssl_ccs_injection", "robot", "compression",
         "insecure_renegotiation", "client_renegotiation", "no_extended_master_secret", "no_fallback_scsv",
+        "dh_composite_modulus", "dh_small_subgroup", "dh_common_prime", "dh_non_safe_prime",
+        "dh_full_group_generator",
         "no_tls1_3", "no_forward_secrecy", "no_aead",
     }  # fmt: skip
 
@@ -259,8 +261,24 @@ def _accepted(name: str, key: EphemeralKey | None = None) -> AcceptedCipherSuite
     return AcceptedCipherSuite(cipher_suite=_suite(name), ephemeral_key=key)
 
 
-def _dh(bits: int) -> EphemeralKey:
-    return EphemeralKey(kind=EphemeralKeyKind.DH, size=bits, group=None, public_key=b"")
+def _dh(bits: int, prime: int | None = None, generator: int = 2) -> EphemeralKey:
+    """A DH key of ``bits``; with ``prime``, the group (p, g) its ServerKeyExchange carried."""
+    if prime is None:
+        return EphemeralKey(kind=EphemeralKeyKind.DH, size=bits, group=None, public_key=b"")
+    size = (prime.bit_length() + 7) // 8
+    return EphemeralKey(
+        kind=EphemeralKeyKind.DH,
+        size=prime.bit_length(),
+        group=None,
+        public_key=b"",
+        dh_prime=prime.to_bytes(size, "big"),
+        dh_generator=generator.to_bytes((generator.bit_length() + 7) // 8, "big"),
+    )
+
+
+_FFDHE2048 = ffdhe_prime(0x0100) or 0
+_OAKLEY_GROUP2 = next(group for group in KNOWN_DH_GROUPS if group.name == "oakley_group2")
+_RFC5114_2048_256 = next(group for group in KNOWN_DH_GROUPS if group.name == "rfc5114_2048_256")
 
 
 def _suites(version: TLSVersion, *accepted: AcceptedCipherSuite) -> CheckCompleted[CipherSuitesResult]:
@@ -375,6 +393,9 @@ def worst() -> ServerScanResult:
             _accepted("TLS_DH_anon_WITH_AES_128_CBC_SHA", _dh(2048)),
             _accepted("TLS_RSA_WITH_NULL_SHA"),
             _accepted("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", _dh(512)),
+            # Not a prime at all, and a generator of order 2: both break DHE whatever the size.
+            _accepted("TLS_DHE_RSA_WITH_AES_256_CBC_SHA", _dh(2050, _FFDHE2048 * 3)),
+            _accepted("TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA", _dh(2048, _FFDHE2048, _FFDHE2048 - 1)),
         ),
         _suites(TLSVersion.TLS1_1, _accepted("TLS_RSA_WITH_AES_128_CBC_SHA")),
         _suites(TLSVersion.TLS1_2, _accepted("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")),
@@ -387,7 +408,14 @@ def worst() -> ServerScanResult:
 def milder() -> ServerScanResult:
     """The findings whose severity depends on the evidence, at their milder one: a weak oracle, 1024-bit DH."""
     return _server(
-        _suites(TLSVersion.TLS1_2, _accepted("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _dh(1024))),
+        _suites(
+            TLSVersion.TLS1_2,
+            _accepted("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _dh(1024)),
+            # A shared 1024-bit prime, a prime that is not safe, a generator of the whole group (7 is a non-residue).
+            _accepted("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", _dh(1024, _OAKLEY_GROUP2.prime)),
+            _accepted("TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", _dh(2048, _RFC5114_2048_256.prime, 2)),
+            _accepted("TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", _dh(2048, _FFDHE2048, 7)),
+        ),
         *_features(RobotVerdict.weak_oracle),
     )
 

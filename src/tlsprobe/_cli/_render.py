@@ -44,6 +44,7 @@ from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.checks.robot import RobotResult
 from tlsprobe.checks.session_resumption import SessionResumptionResult
 from tlsprobe.checks.signature_algorithms import SignatureAlgorithmsResult
+from tlsprobe.policy._dh_groups import evidence
 from tlsprobe.policy._findings import suite_weakness
 from tlsprobe.wire import EphemeralKey, EphemeralKeyKind
 from tlsprobe.wire._http import StrictTransportSecurity
@@ -141,6 +142,7 @@ def report_lines(
             lines += _render_completed(outcome)
         else:
             lines.append(_render_not_completed(outcome))
+    lines += _render_dh_groups(result)
     lines += render_client_simulation(result)
     lines.append("")
     lines.append(
@@ -164,6 +166,17 @@ def render_server(
     """The report for one server as text: escaped, fitted to ``width``, coloured when ``colour``."""
     lines = report_lines(result, label, failures=failures, gate=gate, min_severity=min_severity)
     return finish(lines, colour=colour, width=width)
+
+
+def _render_dh_groups(result: ServerScanResult) -> list[Line | str]:
+    """The finite-field DH groups the server used, each judged (prime, safe prime, generator, known or shared)."""
+    if not result.dh_groups:
+        return []
+    return [
+        "",
+        "  DH groups (judged from the answers above):",
+        *(f"    {evidence(group)}" for group in result.dh_groups),
+    ]
 
 
 def _yes_no(value: bool | None) -> str:

@@ -20,6 +20,7 @@ from typing import Any, final
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -119,6 +120,9 @@ class Scanner:
         open_connections = connection_budget(limits.max_open_connections)
         self._global_connections = anyio.Semaphore(open_connections)
         self._thread_limiter = anyio.CapacityLimiter(limits.max_threads)
+        # Judging a result is pure but may test a server's DH prime for primality (up to seconds for a large prime
+        # no table knows): in a thread of its own, so the event loop and every other server's deadlines go on.
+        self._judging_limiter = anyio.CapacityLimiter(1)
         self._budgets = AddressBudgets(
             limits.max_connections_per_server, limits.max_connections_per_ip, limits.min_connection_interval_s
         )
@@ -127,6 +131,10 @@ class Scanner:
         self._servers_started = 0
         self._servers_completed = 0
         self._checks_completed = 0
+
+    async def _assessed(self, result: ServerScanResult) -> ServerScanResult:
+        """``result`` with its findings, grade, verdict and the rest of ``policy.assess``."""
+        return await anyio.to_thread.run_sync(assess, result, self._config.policy, limiter=self._judging_limiter)
 
     @property
     def config(self) -> ScanConfig:
@@ -181,7 +189,7 @@ class Scanner:
         _require_unique_names(checks)
         with self._shares.share() as share:
             async with self._server_slots:
-                return assess(await self._scan_one(_as_target(target), tuple(checks), share), self._config.policy)
+                return await self._assessed(await self._scan_one(_as_target(target), tuple(checks), share))
 
     async def _produce(
         self,
@@ -203,7 +211,7 @@ class Scanner:
             try:
                 async with self._server_slots:
                     task_status.started()
-                    result = assess(await self._scan_one(target, checks, share), self._config.policy)
+                    result = await self._assessed(await self._scan_one(target, checks, share))
             finally:
                 copies = 1 + repeats.pop(target)
             # A consumer that left early closed the stream; the scan is being cancelled then.
@@ -230,8 +238,8 @@ class Scanner:
                 except Exception as error:  # the lookup failed: that is this target's result
                     addresses = None
                     self._servers_started += 1
-                    failed = assess(
-                        self._failed_result(target, error, ProbeMeter(), anyio.current_time()), self._config.policy
+                    failed = await self._assessed(
+                        self._failed_result(target, error, ProbeMeter(), anyio.current_time())
                     )
             if addresses is None:
                 with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):

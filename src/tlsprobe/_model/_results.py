@@ -12,6 +12,7 @@ from tlsprobe._model._assessment import Compliance, Finding, Grade
 from tlsprobe._model._config import ServerTarget, StartTLS
 from tlsprobe._model._simulation import SimulatedHandshake
 from tlsprobe.wire._catalogue_types import CipherSuite
+from tlsprobe.wire._dh_groups import ObservedDHGroup
 from tlsprobe.wire._versions import TLSVersion
 
 ResultT = TypeVar("ResultT")
@@ -192,6 +193,10 @@ class ServerScanResult:
     """A letter grade with the reason for every cap (None only before the scanner assessed the result)."""
     compliance: Compliance | None = None
     """The verdict against the scan's policy (None when the scan has no policy)."""
+    dh_groups: tuple[ObservedDHGroup, ...] = ()
+    """Every finite-field Diffie-Hellman group the server used, judged beyond its size (prime, safe prime, what the
+    generator generates, known or widely shared), from the answers the checks already had (empty before the scanner
+    assessed the result)."""
     client_simulation: tuple[SimulatedHandshake, ...] = ()
     """What each client of the client table would negotiate, computed from the checks' results without connecting
     (empty before the scanner assessed the result, or when connectivity failed)."""

@@ -9,6 +9,7 @@ from tlsprobe._model._assessment import Policy
 from tlsprobe._model._results import ServerScanResult
 from tlsprobe.policy._client_simulation import simulate_handshakes
 from tlsprobe.policy._compliance import evaluate_policy
+from tlsprobe.policy._dh_groups import observed_dh_groups
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._grade import grade
 
@@ -21,5 +22,6 @@ def assess(result: ServerScanResult, policy: Policy | None) -> ServerScanResult:
         findings=findings,
         grade=grade(result, findings=findings),
         compliance=evaluate_policy(result, policy, findings=findings) if policy is not None else None,
+        dh_groups=observed_dh_groups(result),
         client_simulation=simulate_handshakes(result),
     )

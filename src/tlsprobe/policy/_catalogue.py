@@ -113,6 +113,17 @@ SWEET32: Final = _declare("sweet32", {_MEDIUM: "C"}, checks=_ALL_SUITES)
 BEAST: Final = _declare("beast", {_LOW: None}, checks=(_SSL3, _TLS1_0))
 # High when a group is under 1024 bits or export-grade (broken), medium for 1024 to 2047 bits.
 LOGJAM: Final = _declare("logjam", {_HIGH: "F", _MEDIUM: "B"}, checks=_ALL_SUITES)
+# The finite-field groups of DHE answers, judged beyond their size (wire/_dh_groups.py). A modulus that is not prime,
+# or a generator of a small (smooth-order) subgroup, makes discrete logarithms easy whatever the size: as broken as
+# no key exchange at all. A widely shared prime of at most 1024 bits is a precomputation target (Logjam).
+DH_COMPOSITE_MODULUS: Final = _declare("dh_composite_modulus", {_CRITICAL: "F"}, checks=_ALL_SUITES)
+DH_SMALL_SUBGROUP: Final = _declare("dh_small_subgroup", {_CRITICAL: "F"}, checks=_ALL_SUITES)
+DH_COMMON_PRIME: Final = _declare("dh_common_prime", {_HIGH: "C"}, checks=_ALL_SUITES)
+# Not a safe prime (RFC 5114, DSA-style or unknown groups): small subgroups a peer's key can be pushed into, which
+# TLS cannot rule out (it does not carry q); with reused exponents that recovers the key (CVE-2016-0701).
+DH_NON_SAFE_PRIME: Final = _declare("dh_non_safe_prime", {_MEDIUM: "B"}, checks=_ALL_SUITES)
+# A safe prime whose generator is a non-square: it generates the whole group, and one bit of each exponent leaks.
+DH_FULL_GROUP_GENERATOR: Final = _declare("dh_full_group_generator", {_LOW: None}, checks=_ALL_SUITES)
 # What the configuration lacks rather than what it accepts: each caps the grade, so each is a finding too.
 NO_TLS1_3: Final = _declare("no_tls1_3", {_LOW: "A-"}, checks=("tls1_3_cipher_suites",))
 NO_FORWARD_SECRECY: Final = _declare("no_forward_secrecy", {_MEDIUM: "B"}, checks=_ALL_SUITES)

@@ -24,8 +24,10 @@ from tlsprobe.checks.fallback_scsv import FallbackSCSVResult
 from tlsprobe.checks.heartbleed import HeartbleedResult
 from tlsprobe.checks.robot import RobotResult, RobotVerdict
 from tlsprobe.policy._catalogue import FindingKind
+from tlsprobe.policy._dh_groups import evidence_of, observed_dh_groups
 from tlsprobe.trust import OCSPCertStatus
 from tlsprobe.wire import EphemeralKeyKind
+from tlsprobe.wire._dh_groups import DHGroupAnalysis, GeneratorOrder, Primality
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import CipherSuite, KeyExchange
 
@@ -263,12 +265,54 @@ def _feature_findings(result: object) -> Iterator[Finding]:
             )
 
 
+_DH_GROUP_RULES: Final[tuple[tuple[FindingKind, str, Callable[[DHGroupAnalysis], bool]], ...]] = (
+    (
+        kinds.DH_COMPOSITE_MODULUS,
+        "Diffie-Hellman modulus that is not prime: not a group at all, its logarithms split along its factors",
+        lambda group: group.primality is Primality.COMPOSITE,
+    ),
+    (
+        kinds.DH_SMALL_SUBGROUP,
+        "Diffie-Hellman generator of a small subgroup: discrete logarithms are easy (Pohlig-Hellman)",
+        lambda group: group.generator_order is GeneratorOrder.SMALL_SUBGROUP,
+    ),
+    (
+        kinds.DH_COMMON_PRIME,
+        "Widely shared Diffie-Hellman prime of 1024 bits or less: a precomputation target (Logjam, CVE-2015-4000)",
+        lambda group: group.is_precomputation_target,
+    ),
+    (
+        kinds.DH_NON_SAFE_PRIME,
+        "Diffie-Hellman prime that is not a safe prime: small subgroups peers must rule out (CVE-2016-0701)",
+        lambda group: (
+            group.safe_prime is False
+            and group.primality is Primality.PRIME
+            and group.generator_order is not GeneratorOrder.SMALL_SUBGROUP
+        ),
+    ),
+    (
+        kinds.DH_FULL_GROUP_GENERATOR,
+        "Diffie-Hellman generator of the whole group of a safe prime: one bit of each exponent leaks",
+        lambda group: group.safe_prime is True and group.generator_order is GeneratorOrder.LARGE_WITH_COFACTOR,
+    ),
+)
+
+
+def _dh_group_findings(result: ServerScanResult) -> Iterator[Finding]:
+    groups = observed_dh_groups(result)
+    for kind, title, select in _DH_GROUP_RULES:
+        flawed = [group for group in groups if select(group.analysis)]
+        if flawed:
+            yield kind.finding(title=title, evidence=evidence_of(flawed))
+
+
 def derive_findings(result: ServerScanResult) -> tuple[Finding, ...]:
     """Every finding the results support, most severe first."""
     found: list[Finding] = []
     completed = [outcome.result for outcome in result.checks if isinstance(outcome, CheckCompleted)]
     ciphers = [item for item in completed if isinstance(item, CipherSuitesResult)]
     found += _cipher_findings(ciphers)
+    found += _dh_group_findings(result)
     for item in completed:
         if isinstance(item, CertificateResult):
             found += _certificate_findings(item)
