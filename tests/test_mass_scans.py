@@ -88,7 +88,8 @@ async def test_blocking_handshakes_of_many_servers_share_the_thread_cap(web_serv
             results = await _scan(scanner, _servers_behind(proxy, 8), [SessionResumptionCheck(), HTTPHeadersCheck()])
             group.cancel_scope.cancel()
     assert all(isinstance(outcome, CheckCompleted) for result in results for outcome in result.checks)
-    assert 1 <= busiest <= 2
+    # Two for handshakes, and at most one more: the scanner judges each finished result in a thread of its own.
+    assert 1 <= busiest <= 2 + 1
 
 
 @pytest.mark.realserver
