@@ -9,6 +9,7 @@ import base64
 from pathlib import Path
 
 import pytest
+from tests.servers.dh_params import DSA_STYLE_G, DSA_STYLE_P, SMALL_SUBGROUP_G, SMALL_SUBGROUP_P
 from tests.servers.processes import start_openssl_s_server
 
 from tlsprobe import ScanConfig, scan_server
@@ -51,6 +52,8 @@ CASES = {
     # name: (p, g, the DH findings expected, the analysis expected)
     "composite": (_FFDHE2048 * 3, 2, {"dh_composite_modulus"}, ("composite", False, "not_applicable")),
     "order 2": (_FFDHE2048, _FFDHE2048 - 1, {"dh_small_subgroup"}, ("prime", True, "small_subgroup")),
+    "small subgroup": (SMALL_SUBGROUP_P, SMALL_SUBGROUP_G, {"dh_small_subgroup"}, ("prime", False, "small_subgroup")),
+    "DSA-style": (DSA_STYLE_P, DSA_STYLE_G, {"dh_non_safe_prime"}, ("prime", False, "unknown")),
     "Oakley 2": (_KNOWN["oakley_group2"].prime, 2, {"dh_common_prime"}, ("prime", True, "prime_order_subgroup")),
     "RFC 5114": (
         _KNOWN["rfc5114_2048_256"].prime,

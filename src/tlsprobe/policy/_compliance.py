@@ -11,6 +11,7 @@ from tlsprobe._model._results import ServerScanResult
 from tlsprobe.checks.certificate import CertificateDeployment
 from tlsprobe.checks.http_headers import HTTPHeadersResult
 from tlsprobe.policy._catalogue import VULNERABILITY_KINDS
+from tlsprobe.policy._dh_groups import evidence, is_sound_dh_group, observed_dh_groups
 from tlsprobe.policy._findings import derive_findings
 from tlsprobe.policy._observed import NotObserved, Observations
 from tlsprobe.wire import EphemeralKeyKind
@@ -97,6 +98,18 @@ def _key_sizes(policy: Policy, seen: Observations) -> list[Deviation | None]:
         _deviation("min_dh_size", f"DH groups of at least {policy.min_dh_size} bits", small_dh),
         _deviation("min_ecdh_size", f"EC groups of at least {policy.min_ecdh_size} bits", small_ecdh),
     ]
+
+
+def _dh_groups(policy: Policy, seen: Observations) -> Deviation | None:
+    """A policy that sizes DH groups wants sound ones: Mozilla's intermediate profile hands out ffdhe2048 (RFC 7919),
+    its old one a group of one's own from ``openssl dhparam``: safe primes, a generator of the prime-order subgroup
+    (or the whole group), and no prime of 1024 bits or less that many servers share."""
+    if policy.min_dh_size is None:
+        return None
+    seen.cipher_results()  # NotObserved when an enumeration is missing: a group could be missing too
+    unsound = [evidence(group) for group in observed_dh_groups(seen.result) if not is_sound_dh_group(group.analysis)]
+    expected = "safe-prime DH groups of one's own or RFC 7919's, with a generator of a large subgroup"
+    return _deviation("dh_groups", expected, unsound)
 
 
 def _stapled(deployment: CertificateDeployment) -> bool:
@@ -220,6 +233,7 @@ def evaluate_policy(
         judge("cipher_suites", lambda: _suites(policy, seen))
         judge("groups", lambda: _groups(policy, seen))
         judge("key_exchange_sizes", lambda: _key_sizes(policy, seen))
+        judge("dh_groups", lambda: _dh_groups(policy, seen))
         judge("certificate", lambda: _certificates(policy, seen))
         judge("hsts_min_age", lambda: _hsts(policy, seen))
         judge("server_cipher_order", lambda: _server_order(policy, seen))

@@ -14,7 +14,7 @@ from tlsprobe._model._results import CheckCompleted, ServerScanResult
 from tlsprobe.checks.cipher_suites import CipherSuitesResult
 from tlsprobe.checks.groups import SupportedGroupsResult
 from tlsprobe.wire import EphemeralKeyKind, ffdhe_prime
-from tlsprobe.wire._dh_groups import ObservedDHGroup, analyze_dh_group
+from tlsprobe.wire._dh_groups import DHGroupAnalysis, GeneratorOrder, ObservedDHGroup, Primality, analyze_dh_group
 from tlsprobe.wire._versions import TLSVersion
 
 _RFC7919_GENERATOR = 2
@@ -79,3 +79,15 @@ def evidence(group: ObservedDHGroup) -> str:
 def evidence_of(groups: Iterable[ObservedDHGroup]) -> tuple[str, ...]:
     """``evidence`` of each group."""
     return tuple(evidence(group) for group in groups)
+
+
+def is_sound_dh_group(analysis: DHGroupAnalysis) -> bool:
+    """A safe prime whose generator generates a large subgroup (of order q or 2q), and not a widely shared prime of
+    1024 bits or less: what both of Mozilla's DHE recommendations give (ffdhe2048, or ``openssl dhparam``)."""
+    large = analysis.generator_order in (GeneratorOrder.PRIME_ORDER_SUBGROUP, GeneratorOrder.LARGE_WITH_COFACTOR)
+    return (
+        analysis.primality is Primality.PRIME
+        and analysis.safe_prime is True
+        and large
+        and not analysis.is_precomputation_target
+    )
