@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+import attrs
 import pytest
 
 from tests.servers.processes import start_gnutls_serv, start_nassl_server, start_tlslite_server
@@ -124,21 +125,38 @@ async def test_tls13_only_server(test_pki: TestPKI) -> None:
 
 
 async def test_client_initiated_renegotiation_accepted_and_refused(test_pki: TestPKI) -> None:
-    check = ClientRenegotiationCheck(attempts=4)
+    check = ClientRenegotiationCheck(attempts=4, enough_after_s=3600.0)  # never stopped early, however slow
     # OpenSSL 1.0.2 accepts renegotiations a client starts; OpenSSL 3 (Python's ssl) refuses them by default.
     with start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers="ALL") as accepting:
         accepted = await scan_server(f"127.0.0.1:{accepting.port}", [check])
     with LocalTLSServer(certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key) as refusing:
         refused = await scan_server(f"127.0.0.1:{refusing.port}", [check])
-    assert _result(accepted, "client_renegotiation") == ClientRenegotiationResult(
+    accepted_result = _result(accepted, "client_renegotiation")
+    assert len(accepted_result.renegotiation_durations_s) == 4  # each attempt timed, refused or not
+    assert attrs.evolve(accepted_result, renegotiation_durations_s=()) == ClientRenegotiationResult(
         accepts_client_renegotiation=True,
         successful_renegotiations=4,
         attempted_renegotiations=4,
         tested_version=TLSVersion.TLS1_2,
+        renegotiations_tried=4,
     )
-    assert _result(refused, "client_renegotiation") == ClientRenegotiationResult(
+    refused_result = _result(refused, "client_renegotiation")
+    assert len(refused_result.renegotiation_durations_s) == 1
+    assert attrs.evolve(refused_result, renegotiation_durations_s=()) == ClientRenegotiationResult(
         accepts_client_renegotiation=False,
         successful_renegotiations=0,
         attempted_renegotiations=4,
         tested_version=TLSVersion.TLS1_2,
+        renegotiations_tried=1,
     )
+
+
+async def test_client_renegotiation_stops_once_certain(test_pki: TestPKI) -> None:
+    """With no time allowed beyond the first accepted renegotiation, the check stops there and says the rest
+    was not tested; the server accepts every one, so nothing else could have ended it."""
+    check = ClientRenegotiationCheck(attempts=4, enough_after_s=0.0)
+    with start_nassl_server(cert=test_pki.rsa_chain, key=test_pki.rsa_key, ciphers="ALL") as accepting:
+        result = _result(await scan_server(f"127.0.0.1:{accepting.port}", [check]), "client_renegotiation")
+    assert result.accepts_client_renegotiation and result.stopped_early
+    assert result.successful_renegotiations == result.renegotiations_tried == 1
+    assert len(result.renegotiation_durations_s) == 1

@@ -8,6 +8,13 @@ An answer already in hand (``KnownPick``: a hello another step sent) stands for 
 every code the first hello would and the server picked one of them: what the server prefers among the codes
 offered, it preferred among more. So the enumeration saves a connection, at no cost in accuracy.
 
+Fewer hellos in a row: the chain of one enumeration is as long as the codes it finds, so the cipher-suite
+enumeration runs one chain per disjoint part of its catalogue at once (``parts_in_parallel``), each part's picks
+in the server's order, and merges the parts' orders (``merged_server_order``): the parts are cut so that a
+server commonly ranks every code of one above every code of the next, which one hello per boundary verifies (all
+at once); only where that fails are the parts merged one hello at a time. ``server_order`` and the plain chain
+remain the sequential method, against which the tests compare it.
+
 Telling the orders apart: a server that follows the client's order always picks the first code of the offer it
 accepts. Once the enumeration has found every accepted code, a pick that was not the first accepted code of its
 offer proves the server picked by its own preference, and no more hello is needed. Offering the rest in reverse
@@ -17,8 +24,10 @@ in an enumeration can prove the opposite (each code is picked once), so only the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
+import anyio
 import attrs
 
 from tlsprobe._net import chain
@@ -129,3 +138,85 @@ async def order_enforced(pick: Pick, order: Sequence[int]) -> bool | None:
         return None
     choice = await pick(order[::-1])
     return None if choice is None else choice == order[0]
+
+
+async def parts_in_parallel(pick: Pick, parts: Sequence[Sequence[int]], *, log: PickLog) -> list[list[int]]:
+    """Bundle-and-remove over each of ``parts`` (disjoint), all at once, each its own chain: every part's picks,
+    in the order picked (the server's order within the part when it enforces one). The critical path is the
+    longest part's chain instead of the sum of all."""
+    found: list[list[int]] = [[] for _ in parts]
+
+    async def enumerate_part(index: int) -> None:
+        found[index] = await picks_until_refused(log.logging(pick), parts[index], alternate=True)
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(parts)):
+            group.start_soon(enumerate_part, index)
+    return found
+
+
+async def merged_server_order(pick: Pick, blocks: Sequence[Sequence[int]]) -> list[int]:
+    """The server's order of every code of ``blocks``: each block already in the server's order, the blocks in
+    the order a server is predicted to rank them (every code of one above every code of the next).
+
+    The prediction is verified where it can fail: between two blocks, one hello offering the last code of the
+    first and the first of the second (the second ahead, so that a pick of the first is the server's own
+    choice). By transitivity, when every such boundary holds the concatenation is the server's order. All
+    boundaries are asked at once. Blocks whose boundary fails are merged by their heads (offer the first
+    remaining code of each, the pick comes next), then the new boundaries are verified the same way, until all
+    hold: a correct prediction costs one hello per boundary in one round trip, a wrong one what the sequential
+    method costs over the blocks it got wrong."""
+    pending = [list(block) for block in blocks if block]
+    verdicts: dict[tuple[int, int], bool] = {}  # (higher, lower) as predicted -> whether the server agrees
+
+    async def verify(higher: int, lower: int) -> None:
+        verdicts[higher, lower] = await pick([lower, higher]) == higher
+
+    while len(pending) > 1:
+        boundaries = [(above[-1], below[0]) for above, below in itertools.pairwise(pending)]
+        with chain():  # the merge is the end of the enumeration's critical path: served as its chain
+            async with anyio.create_task_group() as group:
+                for higher, lower in boundaries:
+                    if (higher, lower) not in verdicts:
+                        group.start_soon(verify, higher, lower)
+        segments: list[list[list[int]]] = [[pending[0]]]
+        for (higher, lower), block in zip(boundaries, pending[1:], strict=False):
+            if verdicts[higher, lower]:
+                segments.append([block])
+            else:
+                segments[-1].append(block)
+        if all(len(segment) == 1 for segment in segments):
+            break
+        pending = await _merged_segments(pick, segments)
+    return [code for block in pending for code in block]
+
+
+async def _merged_segments(pick: Pick, segments: Sequence[Sequence[Sequence[int]]]) -> list[list[int]]:
+    """Each segment's blocks merged by their heads, all segments at once."""
+    merged: list[list[int]] = [[] for _ in segments]
+
+    async def merge(index: int) -> None:
+        merged[index] = await merged_by_heads(pick, segments[index])
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(segments)):
+            group.start_soon(merge, index)
+    return merged
+
+
+async def merged_by_heads(pick: Pick, blocks: Sequence[Sequence[int]]) -> list[int]:
+    """``blocks`` (each in the server's order) merged into the server's order: offer the first remaining code of
+    each block, the pick comes next; one hello per code but the last block's tail."""
+    pending = [list(block) for block in blocks if block]
+    order: list[int] = []
+    with chain():
+        while len(pending) > 1:
+            heads = [block[0] for block in pending]
+            choice = await pick(heads)
+            if choice is None or choice not in heads:
+                break  # a refusal midway keeps the rest in the order found
+            order.append(choice)
+            block = next(block for block in pending if block[0] == choice)
+            block.pop(0)
+            pending = [block for block in pending if block]
+    return order + [code for block in pending for code in block]

@@ -1,18 +1,22 @@
 """Cipher suites accepted at one protocol version, with ephemeral keys and the server's preferred order.
 
-How: offer a bundle of suites (at most ``bundle_size``, most common first), record the one the server picks,
-remove it and offer the rest again, until the server refuses. That costs (accepted + 1) hellos per bundle
-instead of one per suite; bundles are probed concurrently. When a server enforces its own order, the order of
-its picks is its preference. Whether it does mostly shows in the picks themselves (``_enumeration``); when not,
-one more hello, offering accepted suites in reverse, tells.
+How: offer a bundle of suites, record the one the server picks, remove it and offer the rest again, until the
+server refuses. That costs (accepted + 1) hellos per bundle instead of one per suite. From SSL 3.0 to TLS 1.2 the
+catalogue is cut into parts by the rank servers commonly give suites (``catalogue_parts``) and every part is
+enumerated at once, so that the chain in a row is one part's, not the catalogue's; for a server that enforces its
+order, the parts' orders are merged (``_enumeration.merged_server_order``: one hello per boundary between parts
+holding accepted suites, all at once, more only where the predicted rank is wrong). Whether it enforces one mostly
+shows in the picks themselves (``_enumeration``); when not, one more hello, offering accepted suites in reverse,
+tells. The method before parts (``EnumerationMode.SEQUENTIAL``) is kept for cross-checking the order.
 SSL 2.0 needs a single hello: the SERVER-HELLO lists every cipher kind the server supports.
 
-Connections (bundle mode): 0 for a version above the highest one the server accepted; otherwise, per bundle,
-(accepted suites in it + 1), plus one for the order test unless the picks showed the order and, for a server that
-enforces one when accepted suites fall into several bundles, (accepted - 1) to merge their order. Exhaustive mode:
-one connection per suite in the catalogue. The first hello of the first bundle may be an answer already had: under
-TLS 1.3 the connectivity phase's first hello, which offered every TLS 1.3 suite; from SSL 3.0 to TLS 1.2 the
-broad hello the other checks share (``_tls12_baseline.broad_answer``), which offers the same suites.
+Connections (bundle mode): 0 for a version above the highest one the server accepted; otherwise (accepted + 1) per
+part, plus, for a server that enforces its order, one per boundary between parts holding accepted suites (and what
+merging by heads costs where the prediction fails), plus one for the order test unless the picks showed the order.
+Sequential mode: (accepted + 1) per bundle, plus (accepted - 1) to merge the order of picks from several bundles.
+Exhaustive mode: one connection per suite in the catalogue. The first hello may be an answer already had: under
+TLS 1.3 the connectivity phase's first hello; from SSL 3.0 to TLS 1.2 the broad hello the other checks share
+(``_tls12_baseline.broad_answer``), which also tells whether the version is refused at all.
 
 References: RFC 5246 §7.4.1 (TLS 1.2 hello), RFC 8446 §4.1 (TLS 1.3), the IANA TLS Cipher Suites registry.
 """
@@ -28,9 +32,17 @@ import attrs
 
 from tlsprobe._probing._context import EarlyHello, ServerContext
 from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, tls_hello
-from tlsprobe.checks._enumeration import KnownPick, PickLog, in_offer_order, picks_until_refused, server_order
+from tlsprobe.checks._enumeration import (
+    KnownPick,
+    PickLog,
+    in_offer_order,
+    merged_server_order,
+    parts_in_parallel,
+    picks_until_refused,
+    server_order,
+)
 from tlsprobe.checks._tls12_baseline import broad_answer, broad_hello, early_broad_hello
-from tlsprobe.wire import AlertDescription, EphemeralKey
+from tlsprobe.wire import AlertDescription, EphemeralKey, KeyExchange
 from tlsprobe.wire._answers import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import (
@@ -45,7 +57,11 @@ class EnumerationMode(enum.Enum):
     """How suites are enumerated."""
 
     BUNDLE = "bundle"
-    """Offer many suites, remove the pick, repeat (few connections; reveals the server's order)."""
+    """Offer many suites, remove the pick, repeat, over disjoint parts of the catalogue at once; the parts'
+    orders merged by verified prediction (few connections, a short critical path; reveals the server's order)."""
+    SEQUENTIAL = "sequential"
+    """Bundle-and-remove over the catalogue's bundles of common suites first, the order of picks from different
+    bundles found one hello at a time (the method before parts; kept for cross-checking the order)."""
     EXHAUSTIVE = "exhaustive"
     """One connection per suite (many connections; for cross-checking)."""
 
@@ -104,7 +120,7 @@ class CipherSuitesCheck:
     def early_hellos(self, server_name: str | None) -> tuple[EarlyHello, ...]:
         """From SSL 3.0 to TLS 1.2, with the default bundles, the enumeration opens with the shared broad hello
         at its version: the scanner may send it while the first contact is under way."""
-        default_opening = self.mode is EnumerationMode.BUNDLE and self.bundle_size == MAX_HELLO_SUITES
+        default_opening = self.mode is not EnumerationMode.EXHAUSTIVE and self.bundle_size == MAX_HELLO_SUITES
         if default_opening and TLSVersion.SSL3 <= self.version <= TLSVersion.TLS1_2:
             return (early_broad_hello(self.version, server_name),)
         return ()
@@ -120,7 +136,10 @@ class CipherSuitesCheck:
         if self.mode is EnumerationMode.EXHAUSTIVE:
             accepted = await _one_suite_per_hello(server, self.version, catalogue)
             return _result(self.version, catalogue, accepted, None, self.mode)
-        picks, enforced = await _bundle_and_remove(server, self.version, catalogue, self.bundle_size)
+        if self.mode is EnumerationMode.BUNDLE and TLSVersion.SSL3 <= self.version <= TLSVersion.TLS1_2:
+            picks, enforced = await _parts_and_merge(server, self.version, catalogue, self.bundle_size)
+        else:  # TLS 1.3 has too few suites to gain from parts
+            picks, enforced = await _bundle_and_remove(server, self.version, catalogue, self.bundle_size)
         return _result(self.version, catalogue, picks, enforced, self.mode)
 
     async def _run_sslv2(self, server: ServerContext, catalogue: Sequence[CipherSuite]) -> CipherSuitesResult:
@@ -236,6 +255,69 @@ async def _bundle_and_remove(
     elif split:
         # Picks from different bundles were never offered side by side: let the server order all of them.
         order = await server_order(picker.pick, order)
+    return [picker.entries[code] for code in order], enforced
+
+
+_EPHEMERAL = frozenset({KeyExchange.ECDHE, KeyExchange.DHE})
+_ANONYMOUS_EPHEMERAL = frozenset({KeyExchange.DH, KeyExchange.ECDH})  # DH_anon and ECDH_anon are ephemeral
+_SHA2_MACS = frozenset({"SHA256", "SHA384"})
+
+
+def _predicted_rank(suite: CipherSuite) -> int:
+    """Where servers commonly rank a suite, coarsely (lower first): forward-secret AEAD, forward-secret CBC with
+    SHA-2, other forward-secret, the rest. OpenSSL's default and ``ALL`` orders, Mozilla's profiles and GnuTLS's
+    priority strings all rank these classes in this order; a server that does not costs the parts' merge more
+    hellos, never a wrong order."""
+    ephemeral = suite.key_exchange in _EPHEMERAL or (suite.is_anonymous and suite.key_exchange in _ANONYMOUS_EPHEMERAL)
+    if not ephemeral:
+        return 3
+    if suite.is_aead:
+        return 0
+    return 1 if suite.mac in _SHA2_MACS else 2
+
+
+def catalogue_parts(catalogue: Sequence[CipherSuite], bundle_size: int) -> list[list[int]]:
+    """The catalogue's codes cut into disjoint parts, enumerated at once: one per predicted rank (each in the
+    catalogue's order, cut again where longer than ``bundle_size``), in the predicted order."""
+    parts: list[list[int]] = []
+    for rank in range(4):
+        codes = [suite.code for suite in catalogue if _predicted_rank(suite) == rank]
+        parts.extend(codes[start : start + bundle_size] for start in range(0, len(codes), bundle_size))
+    return parts
+
+
+async def _parts_and_merge(
+    server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
+) -> tuple[list[AcceptedCipherSuite], bool | None]:
+    """What ``_bundle_and_remove`` finds, in far fewer hellos in a row: bundle-and-remove over the parts of the
+    catalogue (``catalogue_parts``) at once, then, for a server that enforces its order, the parts' orders merged
+    (``merged_server_order``: their boundaries verified all at once, repaired only where the prediction fails).
+    A server that follows the client's order needs no merge."""
+    codes = [suite.code for suite in catalogue]
+    picker = _Picker(server, version)
+    log = PickLog()
+    # The shared broad hello first: if the server refuses the version outright, the parts need no probe.
+    opening, opening_offer = await _opening(server, version, codes[:bundle_size])
+    if _version_refused(opening, version):
+        return [], None
+    parts = catalogue_parts(catalogue, bundle_size)
+    if isinstance(opening, HelloAccepted):
+        log.record(opening_offer, picker.record(opening))
+    else:  # refused every suite it offered: a part within that offer needs no hello
+        parts = [part for part in parts if not frozenset(part) <= frozenset(opening_offer)]
+    per_part = await parts_in_parallel(picker.pick, parts, log=log)
+    found = [picks for picks in per_part if picks]
+    order = [code for picks in found for code in picks]
+    tested = max(found, key=len, default=[])
+    if len(found) > 1 and len(tested) < 2:
+        # One pick per part: no two accepted suites were offered side by side yet, so the server orders them.
+        order = tested = await server_order(log.logging(picker.pick), order)
+        found = [order]
+    enforced = await log.order_enforced(picker.pick, order, tested)
+    if not enforced:
+        return [picker.entries[code] for code in in_offer_order(order, codes)], enforced
+    if len(found) > 1:
+        order = await merged_server_order(picker.pick, found)
     return [picker.entries[code] for code in order], enforced
 
 
