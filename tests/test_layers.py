@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "the engine, the results store, fleet monitoring, HTML reports, and test servers and fakes for users",
         ("_engine", "store", "monitoring", "report", "testing"),
     ),
+    ("scale-out on Ray", ("distributed",)),
     ("front ends", ("_cli", "integrations")),
     ("the public surface", ("__init__", "__main__")),
 )

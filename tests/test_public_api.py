@@ -7,6 +7,7 @@ import types
 
 import tlsprobe
 import tlsprobe.checks
+import tlsprobe.distributed
 import tlsprobe.integrations.fastapi
 import tlsprobe.monitoring
 import tlsprobe.policy
@@ -29,6 +30,7 @@ def test_all_is_sorted_and_complete() -> None:
     for module in (
         tlsprobe,
         tlsprobe.checks,
+        tlsprobe.distributed,
         tlsprobe.integrations.fastapi,
         tlsprobe.monitoring,
         tlsprobe.policy,

@@ -311,12 +311,27 @@ def build_parser(prog: str = "tlsprobe") -> argparse.ArgumentParser:
     _add_connection_options(parser)
     add_policy_options(parser)
     add_output_options(parser)
+    _add_scale_out_options(parser)
     machine = parser.add_argument_group("for scripts and shells")
     machine.add_argument("--json-schema", action="store_true", help="print the JSON Schema of the output and exit")
     machine.add_argument(
         "--completion", choices=SHELLS, metavar="SHELL", help=f"print a completion script: {', '.join(SHELLS)}"
     )
     return parser
+
+
+def _add_scale_out_options(parser: argparse.ArgumentParser) -> None:
+    scale_out = parser.add_argument_group("scale-out (needs pip install 'tlsprobe[ray]')")
+    scale_out.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="scan on a Ray cluster, one worker per CPU, every name and port of an IP address on one worker (so "
+        "the per-server and per-IP limits hold across the cluster): auto (the default: the cluster this machine "
+        "runs or RAY_ADDRESS; write --ray after the targets, or --ray auto), HOST:PORT, ray://HOST:PORT, or "
+        "local[:N] to start one here with N CPUs",
+    )
 
 
 def add_policy_options(parser: argparse.ArgumentParser) -> None:

@@ -38,6 +38,7 @@ from tlsprobe.checks._base import Check
 if TYPE_CHECKING:
     from tlsprobe._cli._html_output import HtmlOutput
     from tlsprobe._cli._recording import Recording
+    from tlsprobe.distributed import DistributedScanner
     from tlsprobe.store import StoreSink
 
 
@@ -232,14 +233,35 @@ async def run_scan(
     total: int | None,
     recording: Recording | None = None,
     html_output: HtmlOutput | None = None,
+    ray_address: str | None = None,
 ) -> ScanOutcome:
     """Scan ``targets``, reporting and writing each result as it arrives (into the store too, with a
     ``recording``); how it ended. ``invalid_targets`` is the list the targets' reader fills (written at the end
-    of the JSON document)."""
-    scanner = Scanner(config)
+    of the JSON document). With ``ray_address`` the scan runs on that Ray cluster (``--ray``)."""
+    scanner: Scanner | DistributedScanner
+    if ray_address is None:
+        scanner = Scanner(config)
+    else:
+        from tlsprobe.distributed import DistributedScanner  # Ray itself is imported only once the scan starts
+
+        scanner = DistributedScanner(config, address=ray_address)
     bar = ProgressBar(sys.stderr, total, scanner.statistics) if settings.progress and total != 1 else None
     run = _ScanRun(gate, settings, json_output, bar, invalid_targets)
     run.html_output = html_output
+    with _one_failure():
+        await _watched_scan(run, scanner, targets, checks, bar, recording)
+    run.finish()
+    return run.outcome
+
+
+async def _watched_scan(
+    run: _ScanRun,
+    scanner: Scanner | DistributedScanner,
+    targets: Iterable[ServerTarget],
+    checks: Sequence[Check[Any]],
+    bar: ProgressBar | None,
+    recording: Recording | None,
+) -> None:
     async with anyio.create_task_group() as watchers:
         watchers.start_soon(run.watch_interrupts)
         with run.scope:
@@ -265,8 +287,18 @@ async def run_scan(
                         run.scope.cancel()
                         break
         watchers.cancel_scope.cancel()
-    run.finish()
-    return run.outcome
+
+
+@contextlib.contextmanager
+def _one_failure() -> Iterator[None]:
+    """A scan that cannot start (``--ray``: no cluster there) fails inside the watchers' task group: its error as
+    it was raised, not in a group, so that the command says it in one line."""
+    try:
+        yield
+    except ExceptionGroup as group:
+        if len(group.exceptions) == 1 and isinstance(group.exceptions[0], TLSProbeError):
+            raise group.exceptions[0] from None
+        raise
 
 
 @contextlib.asynccontextmanager

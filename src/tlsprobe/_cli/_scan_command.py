@@ -168,6 +168,7 @@ def scan(
         total=targets.total,
         recording=recording,
         html_output=html_output,
+        ray_address=getattr(options, "ray", None),
     )
     raise_open_files_limit()
     outcome = None
