@@ -60,7 +60,11 @@ def only_result(result: ServerScanResult, result_type: type[T]) -> T:
     return outcome.result
 
 
-_VOLATILE_KEYS = frozenset({"public_key"})  # ephemeral key shares are fresh on every handshake
+# Ephemeral key shares are fresh on every handshake; how many renegotiations are tried once one is accepted
+# depends on how long they take (ClientRenegotiationCheck.enough_after_s), and so what they took.
+_VOLATILE_KEYS = frozenset(
+    {"public_key", "renegotiation_durations_s", "renegotiations_tried", "successful_renegotiations", "stopped_early"}
+)
 
 
 def comparable(value: Any) -> Any:
