@@ -1,9 +1,12 @@
-"""Process settings a mass scan needs: open-files limit raised where the system allows, fewer garbage collections."""
+"""Process settings a mass scan needs: open-files limit raised where the system allows, fewer garbage collections,
+and the event loop it runs on."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 
@@ -41,3 +44,18 @@ def fewer_garbage_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
+
+
+EVENT_LOOP_VARIABLE = "TLSPROBE_EVENT_LOOP"
+"""``asyncio`` keeps the standard event loop even where uvloop is installed (for an A/B, or a suspected loop bug)."""
+
+
+def event_loop_options() -> dict[str, object]:
+    """anyio's backend options for a scan: uvloop when it is installed (``pip install 'tlsprobe[uvloop]'``), whose
+    socket and timer handling costs the scan's event loop less CPU per connection (benchmarks/RESULTS.md); the
+    standard loop otherwise. Looked up without importing uvloop, so a scan without it pays nothing."""
+    if os.environ.get(EVENT_LOOP_VARIABLE, "").strip().lower() == "asyncio":
+        return {}
+    if sys.platform == "win32" or importlib.util.find_spec("uvloop") is None:
+        return {}
+    return {"use_uvloop": True}

@@ -22,7 +22,7 @@ from tlsprobe._cli._concerns import FailureGate
 from tlsprobe._cli._errors import InputError, report_input_error, say
 from tlsprobe._cli._exit import EXIT_CLOSED_OUTPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tlsprobe._cli._html_output import HtmlOutput
-from tlsprobe._cli._limits import fewer_garbage_collections, raise_open_files_limit
+from tlsprobe._cli._limits import event_loop_options, fewer_garbage_collections, raise_open_files_limit
 from tlsprobe._cli._options import build_parser, scan_config, selected_checks, target_options
 from tlsprobe._cli._outputs import JsonOutput, OutputClosed, OutputFailed, open_output
 from tlsprobe._cli._recording import Recording
@@ -174,7 +174,7 @@ def scan(
     outcome = None
     try:
         with fewer_garbage_collections():
-            outcome = anyio.run(run)
+            outcome = anyio.run(run, backend_options=event_loop_options())
     except KeyboardInterrupt:  # before the scan could watch for Ctrl-C, or after
         if json_output is not None:
             _end_quietly(json_output, targets)
