@@ -68,6 +68,9 @@ CONFIGS: tuple[ServerConfig, ...] = (
     ServerConfig("intermediate-dual", ("TLSv1.2", "TLSv1.3"), ("rsa", "ecdsa"), _INTERMEDIATE_CIPHERS),
     ServerConfig("old-cbc-rsa-kx", ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"), ("rsa",), _OLD_CIPHERS),
     ServerConfig("tls12-ffdhe", ("TLSv1.2",), ("rsa",), _DHE_CIPHERS, prefer_server_ciphers=False, dhparam=True),
+    # The widest legacy server issue 27 met: everything OpenSSL 3 has (about 56 suites under TLS 1.2, DHE
+    # included) in its own order; its suite enumerations are the longest chains of the farm.
+    ServerConfig("wide-legacy", ("TLSv1", "TLSv1.1", "TLSv1.2"), ("rsa",), "ALL:@SECLEVEL=0", dhparam=True),
 )
 
 

@@ -57,6 +57,7 @@ TLSPROBE_PER_SERVER_LIMIT = 5  # tlsprobe's default --max-connections-per-server
 class Measured:
     wall_s: float
     peak_rss_kib: int  # the largest single process
+    cpu_s: float  # user + system CPU of every process and the descendants each waited for
     processes: int
     exit_codes: tuple[int, ...]
     timed_out: bool
@@ -137,9 +138,11 @@ def run_measured(
     watchdog = threading.Timer(timeout_s, kill_all)
     watchdog.start()
     exit_codes = []
+    cpu_s = 0.0
     try:
         for process in processes:
-            _pid, status, _usage = os.wait4(process.pid, 0)
+            _pid, status, usage = os.wait4(process.pid, 0)
+            cpu_s += usage.ru_utime + usage.ru_stime
             process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
             exit_codes.append(process.returncode)
     except BaseException:  # interrupted: leave no scanner running
@@ -152,7 +155,7 @@ def run_measured(
         watchdog.cancel()
     wall_s = time.perf_counter() - started
     peak_kib = max(_read_rss_kib(rss_file) for rss_file in rss_files)
-    return Measured(wall_s, peak_kib, len(processes), tuple(exit_codes), timed_out.is_set())
+    return Measured(wall_s, peak_kib, cpu_s, len(processes), tuple(exit_codes), timed_out.is_set())
 
 
 def byte_compiled_copy(destination: Path) -> Path:

@@ -3,9 +3,9 @@
     python benchmarks/bench_mass.py                        # every scenario: 10, 100, fragile, rss
     python benchmarks/bench_mass.py --scenarios 10 fragile --markdown-out /tmp/bench.md
 
-The farm is one nginx master serving N TLS servers of five configurations, each behind a latency proxy (40 ms
-round trip by default) that counts what the server saw. The tools run one after the other, each as a
-subprocess, on the same servers; see benchmarks/README.md for what each scenario measures.
+The farm is one nginx master serving N TLS servers of six configurations (`_farm.CONFIGS`), each behind a
+latency proxy (40 ms round trip by default) that counts what the server saw. The tools run one after the other, each
+as a subprocess, on the same servers; see benchmarks/README.md for what each scenario measures.
 """
 
 from __future__ import annotations
@@ -201,9 +201,9 @@ def tool_runs(bench: Bench, scenario: str, servers: int, *, peers: bool) -> dict
 def table(report: Report, runs: dict[str, Measurement]) -> None:
     report(
         "| tool | servers | wall s | connections per server, median (min-max) | max concurrent to one server "
-        "| refusals | failed or errored checks | peak RSS MiB |"
+        "| refusals | failed or errored checks | peak RSS MiB | CPU ms per server |"
     )
-    report("|---|---|---|---|---|---|---|---|")
+    report("|---|---|---|---|---|---|---|---|---|")
     for name, measurement in runs.items():
         run, counters = measurement.run, measurement.counters
         accepted = [counter.accepted for counter in counters]
@@ -212,7 +212,8 @@ def table(report: Report, runs: dict[str, Measurement]) -> None:
             f"| {name} | {len(counters)} | {run.measured.wall_s:.2f}{timed_out} "
             f"| {statistics.median(accepted):.0f} ({min(accepted)}-{max(accepted)}) "
             f"| {max(counter.max_concurrent for counter in counters)} | {sum(c.refused for c in counters)} "
-            f"| {run.failures} | {run.measured.peak_rss_kib / 1024:.1f} |"
+            f"| {run.failures} | {run.measured.peak_rss_kib / 1024:.1f} "
+            f"| {1000 * run.measured.cpu_s / max(len(counters), 1):.0f} |"
         )
     report()
     explained = set()

@@ -4,7 +4,7 @@
     python benchmarks/bench_ray.py --targets 200 --markdown-out /tmp/ray.md
 
 The farm is one nginx master serving every target as a distinct server: ``--ips`` loopback addresses
-(127.0.1.1, 127.0.1.2...) with as many ports each as it takes, five configurations cycled (``_farm.CONFIGS``).
+(127.0.1.1, 127.0.1.2...) with as many ports each as it takes, the farm's configurations cycled (``_farm.CONFIGS``).
 The servers stand for distinct hosts, so the per-IP cap, which protects one real host listening on many ports,
 is raised as bench_mass.py raises it. Both runs are the command as a user runs it (``--targets-in``, JSON Lines to a
 file), the second with ``--ray ADDRESS`` against a cluster of two nodes of one CPU each that this script starts
@@ -334,7 +334,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
             )
             report()
             report(
-                f"{options.targets:,} nginx servers (five configurations) on {options.ips} loopback addresses, every "
+                f"{options.targets:,} nginx servers ({len(_farm.CONFIGS)} configurations) on {options.ips} loopback "
+                "addresses, every "
                 "default check; the command with `--jsonl --json-out`, then the same with `--ray` on a local cluster "
                 f"of {options.nodes} nodes x 1 CPU. CPU and RSS: the scanning side only (nginx left out)."
             )
