@@ -66,11 +66,16 @@ class ConnectionPermits:
         self.reductions = 0
         """How many times the allowance was lowered."""
         self._active: set[PermitHold] = set()
+        self._exclusive_active = 0
+        self._lone: PermitHold | None = None
+        """The hold that started alone and has had no company since, if any: at most one can be."""
         self._queue: list[_Waiter] = []
         """A heap: the next waiter to serve first."""
         self._arrivals = itertools.count()
         self._granted: set[_Waiter] = set()
         """Waiters handed a permit that have not started their connection yet."""
+        self._exclusive_granted = 0
+        # The counters keep _may_start constant-time: a per-IP budget may hold hundreds of connections.
         self._answers = 0
         self._growth_after = _FIRST_GROWTH_AFTER
         self._pacing = anyio.Lock()
@@ -87,15 +92,20 @@ class ConnectionPermits:
         """
         await self._acquire(exclusive, priority)
         held = PermitHold(self.in_use + 1, exclusive=exclusive)
-        for other in self._active:
-            other.overlapped = True
+        if self._lone is not None:  # every other open hold is overlapped already
+            self._lone.overlapped = True
+        self._lone = None if held.overlapped else held
         self._active.add(held)
+        self._exclusive_active += exclusive
         self.max_in_use = max(self.max_in_use, self.in_use)
         try:
             await self._pace()
             yield held
         finally:
             self._active.discard(held)
+            self._exclusive_active -= exclusive
+            if self._lone is held:
+                self._lone = None
             self._wake()
 
     @property
@@ -139,7 +149,7 @@ class ConnectionPermits:
             self._growth_after = min(_MAX_GROWTH_AFTER, self._growth_after * 2)
 
     def _may_start(self, exclusive: bool) -> bool:
-        if any(held.exclusive for held in self._active) or any(waiter.exclusive for waiter in self._granted):
+        if self._exclusive_active or self._exclusive_granted:
             return False
         busy = self.in_use + len(self._granted)
         return busy == 0 if exclusive else busy < self.allowed
@@ -154,13 +164,18 @@ class ConnectionPermits:
             await waiter.granted.wait()
         except BaseException:
             if waiter in self._granted:  # granted just as it was cancelled: give the permit back
-                self._granted.discard(waiter)
+                self._ungrant(waiter)
             else:
                 self._queue.remove(waiter)
                 heapq.heapify(self._queue)
             self._wake()  # a cancelled waiter (an exclusive one at the head) must not keep the others out
             raise
-        self._granted.discard(waiter)
+        self._ungrant(waiter)
+
+    def _ungrant(self, waiter: _Waiter) -> None:
+        if waiter in self._granted:
+            self._granted.remove(waiter)
+            self._exclusive_granted -= waiter.exclusive
 
     def _wake(self) -> None:
         # Only as many as may start, in the order of the heap: a waiter is handed its permit, so a release wakes
@@ -168,6 +183,7 @@ class ConnectionPermits:
         while self._queue and self._may_start(self._queue[0].exclusive):
             waiter = heapq.heappop(self._queue)
             self._granted.add(waiter)
+            self._exclusive_granted += waiter.exclusive
             waiter.granted.set()
 
     async def _pace(self) -> None:

@@ -12,7 +12,6 @@ References: CVE-2014-0224, RFC 5246 §7.1.
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar, final
 
 import attrs
@@ -21,6 +20,7 @@ from tlsprobe._probing._context import ServerContext
 from tlsprobe._probing._conversation import Conversation
 from tlsprobe.checks._tls12_baseline import react_at_baseline
 from tlsprobe.wire import CHANGE_CIPHER_SPEC_PAYLOAD, AlertDescription, ContentType, encode_record
+from tlsprobe.wire._random import nonce_bytes
 from tlsprobe.wire._reactions import ServerReaction
 from tlsprobe.wire._versions import TLSVersion
 
@@ -49,7 +49,7 @@ def interpret_ccs_injection(reaction: ServerReaction) -> bool:
 
 def _records(version: TLSVersion) -> bytes:
     return encode_record(ContentType.change_cipher_spec, version.wire_code, CHANGE_CIPHER_SPEC_PAYLOAD) + encode_record(
-        ContentType.handshake, version.wire_code, os.urandom(_FAKE_ENCRYPTED_LENGTH)
+        ContentType.handshake, version.wire_code, nonce_bytes(_FAKE_ENCRYPTED_LENGTH)
     )
 
 

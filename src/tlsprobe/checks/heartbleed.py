@@ -12,7 +12,6 @@ References: CVE-2014-0160, RFC 6520 §4.
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar, final
 
 import attrs
@@ -22,6 +21,7 @@ from tlsprobe._probing._conversation import Conversation
 from tlsprobe.checks._tls12_baseline import react_at_baseline
 from tlsprobe.wire import ContentType, encode_record
 from tlsprobe.wire._heartbeat import HeartbeatMessageType, heartbeat_request, parse_heartbeat
+from tlsprobe.wire._random import nonce_bytes
 from tlsprobe.wire._reactions import ServerReaction
 from tlsprobe.wire._versions import TLSVersion
 
@@ -61,7 +61,7 @@ def interpret_heartbleed(reaction: ServerReaction) -> int:
 
 
 def _records(version: TLSVersion) -> bytes:
-    request = heartbeat_request(os.urandom(_SENT_PAYLOAD_LENGTH), declared_length=_DECLARED_PAYLOAD_LENGTH)
+    request = heartbeat_request(nonce_bytes(_SENT_PAYLOAD_LENGTH), declared_length=_DECLARED_PAYLOAD_LENGTH)
     return encode_record(ContentType.heartbeat, version.wire_code, request) + encode_record(
         ContentType.handshake, version.wire_code, _UNEXPECTED_HANDSHAKE_MESSAGE
     )

@@ -17,7 +17,6 @@ CVE-2017-13099 and the vendor CVEs listed at robotattack.org, RFC 5246 §7.4.7.1
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar, Literal, final
 
@@ -41,6 +40,7 @@ from tlsprobe.wire import (
     encode_record,
 )
 from tlsprobe.wire._answers import HelloRejected
+from tlsprobe.wire._random import nonce_bytes
 from tlsprobe.wire._rsa_kex import PaddingVariant, padded_premaster, rsa_client_key_exchange, rsa_encrypt_block
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import cipher_suite_by_code, suites_for_version
@@ -143,7 +143,7 @@ class _Probe:
         )
         if self.finish:
             flight += encode_record(ContentType.change_cipher_spec, record_version, CHANGE_CIPHER_SPEC_PAYLOAD)
-            flight += encode_record(ContentType.handshake, record_version, os.urandom(_FAKE_FINISHED_LENGTH))
+            flight += encode_record(ContentType.handshake, record_version, nonce_bytes(_FAKE_FINISHED_LENGTH))
         return flight
 
     async def __call__(self, conversation: Conversation) -> tuple[str, int]:

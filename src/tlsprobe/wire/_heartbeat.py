@@ -8,9 +8,10 @@ declared length from its memory, past the request, into its response.
 from __future__ import annotations
 
 import enum
-import os
 
 import attrs
+
+from tlsprobe.wire._random import nonce_bytes
 
 MIN_PADDING_LENGTH = 16
 _HEADER_LENGTH = 3
@@ -29,7 +30,7 @@ def heartbeat_request(payload: bytes, *, declared_length: int | None = None) -> 
     if not 0 <= length <= 0xFFFF:
         raise ValueError(f"declared heartbeat payload length {length} does not fit in two bytes")
     header = bytes((HeartbeatMessageType.heartbeat_request,)) + length.to_bytes(2, "big")
-    return header + payload + os.urandom(MIN_PADDING_LENGTH)
+    return header + payload + nonce_bytes(MIN_PADDING_LENGTH)
 
 
 @attrs.frozen(kw_only=True)

@@ -12,7 +12,6 @@ RFC 7627 (extended_master_secret), RFC 5077 (session_ticket), RFC 5746 (renegoti
 from __future__ import annotations
 
 import ipaddress
-import os
 import struct
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ from tlsprobe.wire._catalogue_types import GroupKind, KeyExchange
 from tlsprobe.wire._constants import ContentType, ExtensionType, HandshakeType
 from tlsprobe.wire._groups import named_group_by_code
 from tlsprobe.wire._keyshare import key_share_entry, supports_key_share
+from tlsprobe.wire._random import nonce_bytes
 from tlsprobe.wire._records import Decoder, encode_record
 from tlsprobe.wire._sigalgs import DEFAULT_SIGNATURE_ALGORITHMS
 from tlsprobe.wire._suites import cipher_suite_by_code
@@ -209,10 +209,10 @@ def client_hello_body(spec: ClientHelloSpec) -> bytes:
     if spec.session_id is not None:
         session_id = spec.session_id
     else:
-        session_id = os.urandom(32) if spec.version is TLSVersion.TLS1_3 else b""
+        session_id = nonce_bytes(32) if spec.version is TLSVersion.TLS1_3 else b""
     fixed = (
         min(spec.version, TLSVersion.TLS1_2).wire_code.to_bytes(2, "big")
-        + (spec.random if spec.random is not None else os.urandom(32))
+        + (spec.random if spec.random is not None else nonce_bytes(32))
         + _vector(1, session_id)
         + _vector(2, _uint16s(spec.cipher_suites))
         + _vector(1, bytes(spec.compression_methods))
@@ -245,7 +245,7 @@ def build_sslv2_client_hello(cipher_kinds: Sequence[int], challenge: bytes | Non
     if any(not 0 <= kind <= 0xFFFFFF for kind in cipher_kinds):
         raise ValueError("SSL 2.0 cipher kinds are three-byte values")
     if challenge is None:
-        challenge = os.urandom(16)
+        challenge = nonce_bytes(16)
     if len(challenge) not in _SSL2_CHALLENGE_LENGTHS:
         raise ValueError(f"the SSL 2.0 challenge must be 16 to 32 bytes, not {len(challenge)}")
     specs = b"".join(kind.to_bytes(3, "big") for kind in cipher_kinds)
