@@ -19,6 +19,7 @@ from tests.scanning import cipher_checks, cipher_result
 from tests.servers.processes import start_gnutls_serv, start_openssl_s_server
 from tlsprobe import ServerScanResult, TLSVersion, scan_server
 from tlsprobe.checks import EnumerationMode
+from tlsprobe.checks.cipher_suites import FAN_OUT_AFTER
 from tlsprobe.testing import LocalTLSServer, TestPKI
 
 pytestmark = [pytest.mark.realserver, pytest.mark.anyio]
@@ -54,7 +55,7 @@ async def test_openssl_with_every_suite_in_its_own_order(test_pki: TestPKI) -> N
     ) as server:
         found = await _assert_same_as_sequential(f"127.0.0.1:{server.port}")
     names, enforced, _ = found[TLSVersion.TLS1_2]
-    assert enforced is True and len(names) > 20  # the wide server: suites in every part
+    assert enforced is True and len(names) > FAN_OUT_AFTER + 8  # the wide server: its first bundle split in parts
 
 
 async def test_openssl_following_the_client(test_pki: TestPKI) -> None:
@@ -69,15 +70,24 @@ async def test_openssl_following_the_client(test_pki: TestPKI) -> None:
     assert found[TLSVersion.TLS1_2][1] is False
 
 
+# The server's first FAN_OUT_AFTER suites, which the first chain finds before the rest is split into parts.
+_HEAD = (
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA256:DHE-RSA-AES128-SHA256:DHE-RSA-AES256-SHA:ECDHE-RSA-AES128-SHA:"
+    "AES256-SHA256:AES128-SHA256:CAMELLIA256-SHA:"
+)
+
+
 @pytest.mark.parametrize(
     "cipher_list",
     [
-        # Plain RSA key exchange first, then CBC before GCM: the opposite of the parts' predicted order.
-        "AES128-SHA:AES256-GCM-SHA384:DHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:ECDHE-RSA-AES128-GCM-SHA256:"
+        # After the head, plain RSA key exchange first, then CBC before GCM: the opposite of the parts' predicted
+        # order.
+        _HEAD + "AES128-SHA:AES256-GCM-SHA384:DHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:ECDHE-RSA-AES128-GCM-SHA256:"
         "DHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA256",
         # Interleaved: every part's suites alternate with another's.
-        "ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:ECDHE-RSA-AES256-SHA:DHE-RSA-AES256-GCM-SHA384:AES128-GCM-SHA256:"
-        "ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA",
+        _HEAD + "ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA:ECDHE-RSA-AES256-SHA:DHE-RSA-AES256-GCM-SHA384:"
+        "AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA",
     ],
 )
 async def test_openssl_s_server_orders_the_prediction_gets_wrong(test_pki: TestPKI, cipher_list: str) -> None:
@@ -90,7 +100,7 @@ async def test_openssl_s_server_orders_the_prediction_gets_wrong(test_pki: TestP
     with server:
         found = await _assert_same_as_sequential(f"127.0.0.1:{server.port}", server.output())
     names, enforced, _ = found[TLSVersion.TLS1_2]
-    assert enforced is True and len(names) == 7
+    assert enforced is True and len(names) == FAN_OUT_AFTER + 7
 
 
 async def test_openssl_s_server_preferring_chacha20(test_pki: TestPKI) -> None:

@@ -96,3 +96,15 @@ async def test_parts_are_enumerated_at_once() -> None:
     with anyio.fail_after(10):  # only a deadlock reaches it: the parts run at once, or never end
         found = await parts_in_parallel(pick, parts, log=PickLog())
     assert found == parts
+
+
+async def test_merge_by_heads_gallops_through_a_long_run() -> None:
+    # One block's first 20 codes all come before the other block's: found in a few hellos, not 20.
+    preference = [*range(1, 21), 50, 21, 51]
+    server = _Server(preference)
+    assert await merged_by_heads(server.pick, [[*range(1, 22)], [50, 51]]) == preference
+    assert len(server.hellos) <= 12
+    # Interleaved blocks gain nothing from galloping, and lose at most one hello per run of two.
+    interleaved = _Server([1, 50, 2, 51, 3, 52])
+    assert await merged_by_heads(interleaved.pick, [[1, 2, 3], [50, 51, 52]]) == [1, 50, 2, 51, 3, 52]
+    assert len(interleaved.hellos) <= 5

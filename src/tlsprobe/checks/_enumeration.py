@@ -80,11 +80,16 @@ class PickLog:
 
 
 async def picks_until_refused(
-    pick: Pick, offered: Sequence[int], *, first: int | None = None, alternate: bool = False
+    pick: Pick,
+    offered: Sequence[int],
+    *,
+    first: int | None = None,
+    alternate: bool = False,
+    at_most: int | None = None,
 ) -> list[int]:
     """Every code the server picks from ``offered``, in the order picked; ``first`` is an answer already had to
     ``offered`` itself. With ``alternate``, every other hello offers the rest in reverse (see the module
-    docstring)."""
+    docstring). With ``at_most``, the chain stops after that many picks, refused or not."""
     order: list[int] = []
     pending = list(offered)
     with chain():
@@ -92,7 +97,7 @@ async def picks_until_refused(
         while choice is not None:
             order.append(choice)
             pending.remove(choice)
-            if not pending:
+            if not pending or len(order) == at_most:
                 break
             choice = await pick(pending[::-1] if alternate and len(order) % 2 else pending)
     return order
@@ -204,19 +209,56 @@ async def _merged_segments(pick: Pick, segments: Sequence[Sequence[Sequence[int]
     return merged
 
 
+_GALLOP_AFTER = 2
+"""Picks in a row from one block before the merge looks for how long that block's run is (timsort's galloping)."""
+
+
 async def merged_by_heads(pick: Pick, blocks: Sequence[Sequence[int]]) -> list[int]:
     """``blocks`` (each in the server's order) merged into the server's order: offer the first remaining code of
-    each block, the pick comes next; one hello per code but the last block's tail."""
+    each block, the pick comes next; one hello per code but the last block's tail. Once one block has won
+    ``_GALLOP_AFTER`` picks in a row, the length of its run ahead of every other head is searched for instead
+    (``_leading_run``): a run of r codes costs about 2·log2(r) hellos, not r."""
     pending = [list(block) for block in blocks if block]
     order: list[int] = []
+    streak: tuple[int, int] = (-1, 0)  # the code that heads the block that last won, and its wins in a row
     with chain():
         while len(pending) > 1:
             heads = [block[0] for block in pending]
             choice = await pick(heads)
             if choice is None or choice not in heads:
                 break  # a refusal midway keeps the rest in the order found
-            order.append(choice)
             block = next(block for block in pending if block[0] == choice)
-            block.pop(0)
+            wins = streak[1] + 1 if streak[0] == choice else 1
+            run = 1
+            if wins >= _GALLOP_AFTER:
+                run = await _leading_run(pick, block, [head for head in heads if head != choice])
+            order.extend(block[:run])
+            del block[:run]
+            streak = (block[0], wins) if block else (-1, 0)
             pending = [block for block in pending if block]
     return order + [code for block in pending for code in block]
+
+
+async def _leading_run(pick: Pick, block: Sequence[int], rivals: Sequence[int]) -> int:
+    """How many codes at the start of ``block`` (in the server's order, its first known to beat every code of
+    ``rivals``, the other blocks' heads) the server prefers to every rival: an exponential search, then a binary
+    one. A code that beats every rival head beats every code behind them, and the codes before it in its block."""
+
+    async def leads(index: int) -> bool:
+        choice = await pick([*rivals, block[index]])
+        return choice == block[index]
+
+    known, step = 1, 1  # block[:known] lead
+    while known < len(block):
+        probe = min(known + step, len(block)) - 1
+        if not await leads(probe):
+            low, high = known, probe  # block[:low] lead, block[high] does not
+            while low < high:
+                middle = (low + high) // 2
+                if await leads(middle):
+                    low = middle + 1
+                else:
+                    high = middle
+            return low
+        known, step = probe + 1, step * 2
+    return known

@@ -24,6 +24,7 @@ References: RFC 5246 §7.4.1 (TLS 1.2 hello), RFC 8446 §4.1 (TLS 1.3), the IANA
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from typing import ClassVar, final
 
@@ -34,6 +35,7 @@ from tlsprobe._probing._context import EarlyHello, ServerContext
 from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe.checks._enumeration import (
     KnownPick,
+    Pick,
     PickLog,
     in_offer_order,
     merged_server_order,
@@ -286,39 +288,107 @@ def catalogue_parts(catalogue: Sequence[CipherSuite], bundle_size: int) -> list[
     return parts
 
 
+@functools.cache
+def _version_parts(version: TLSVersion, bundle_size: int) -> tuple[tuple[int, ...], ...]:
+    """``catalogue_parts`` of a version's catalogue, computed once per process, not once per server."""
+    return tuple(tuple(part) for part in catalogue_parts(suites_for_version(version), bundle_size))
+
+
+FAN_OUT_AFTER = 12
+"""Picks in a row from the first bundle before its rest is split into parts enumerated at once. Most servers
+accept fewer suites per version (Mozilla's intermediate profile: 6 under TLS 1.2), and for them the single chain
+costs fewest hellos (one refusal, not one per part); a wider server's chain would be its long pole."""
+
+
 async def _parts_and_merge(
     server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
 ) -> tuple[list[AcceptedCipherSuite], bool | None]:
-    """What ``_bundle_and_remove`` finds, in far fewer hellos in a row: bundle-and-remove over the parts of the
-    catalogue (``catalogue_parts``) at once, then, for a server that enforces its order, the parts' orders merged
-    (``merged_server_order``: their boundaries verified all at once, repaired only where the prediction fails).
-    A server that follows the client's order needs no merge."""
+    """What ``_bundle_and_remove`` finds, in far fewer hellos in a row. The first bundle (the commonly deployed
+    suites) is enumerated in one chain while each other bundle gets one hello. A server that runs out of suites
+    within ``FAN_OUT_AFTER`` picks is done as by the sequential method (the rare bundles it accepts enumerated
+    the same way). Otherwise those picks are the server's first choices among the first bundle, in order, and
+    every suite still possible is enumerated over the catalogue's parts at once (``catalogue_parts``). For a
+    server that enforces its order, the blocks found are merged (``merged_server_order``: boundaries verified
+    all at once, repaired only where the prediction fails). A server that follows the client's order needs no
+    merge."""
     codes = [suite.code for suite in catalogue]
     picker = _Picker(server, version)
     log = PickLog()
-    # The shared broad hello first: if the server refuses the version outright, the parts need no probe.
-    opening, opening_offer = await _opening(server, version, codes[:bundle_size])
+    logged_pick = log.logging(picker.pick)
+    bundles = [codes[start : start + bundle_size] for start in range(0, len(codes), bundle_size)]
+    # The shared broad hello first: if the server refuses the version outright, nothing more is sent.
+    opening, opening_offer = await _opening(server, version, bundles[0])
     if _version_refused(opening, version):
         return [], None
-    parts = catalogue_parts(catalogue, bundle_size)
-    if isinstance(opening, HelloAccepted):
-        log.record(opening_offer, picker.record(opening))
-    else:  # refused every suite it offered: a part within that offer needs no hello
-        parts = [part for part in parts if not frozenset(part) <= frozenset(opening_offer)]
-    per_part = await parts_in_parallel(picker.pick, parts, log=log)
-    found = [picks for picks in per_part if picks]
-    order = [code for picks in found for code in picks]
+    head: list[int] = []  # the first bundle's first picks, in the order picked
+    rare_picks: list[int | None] = [None for _ in bundles[1:]]  # each other bundle's first pick
+
+    async def enumerate_head() -> None:
+        if not isinstance(opening, HelloAccepted):
+            return  # refused every suite of the bundle
+        first = picker.record(opening)
+        log.record(opening_offer, first)
+        picks = await picks_until_refused(logged_pick, bundles[0], first=first, alternate=True, at_most=FAN_OUT_AFTER)
+        head.extend(picks)
+
+    async def first_rare_pick(index: int) -> None:
+        rare_picks[index] = await logged_pick(bundles[index + 1])
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(enumerate_head)
+        for index in range(len(rare_picks)):
+            group.start_soon(first_rare_pick, index)
+    accepting = [bundles[index + 1] for index, pick in enumerate(rare_picks) if pick is not None]
+    if len(head) < FAN_OUT_AFTER:
+        blocks = [head, *await _rare_chains(logged_pick, bundles[1:], rare_picks)]
+    else:
+        still_possible = frozenset(bundles[0]).difference(head).union(*accepting)
+        every_part = (
+            _version_parts(version, bundle_size)
+            if catalogue is suites_for_version(version)
+            else catalogue_parts(catalogue, bundle_size)
+        )
+        parts = [[code for code in part if code in still_possible] for part in every_part]
+        blocks = [head, *await parts_in_parallel(picker.pick, [part for part in parts if part], log=log)]
+    found = [block for block in blocks if block]
+    order = [code for block in found for code in block]
     tested = max(found, key=len, default=[])
     if len(found) > 1 and len(tested) < 2:
-        # One pick per part: no two accepted suites were offered side by side yet, so the server orders them.
-        order = tested = await server_order(log.logging(picker.pick), order)
+        # One pick per block: no two accepted suites were offered side by side yet, so the server orders them.
+        order = tested = await server_order(logged_pick, order)
         found = [order]
     enforced = await log.order_enforced(picker.pick, order, tested)
     if not enforced:
         return [picker.entries[code] for code in in_offer_order(order, codes)], enforced
     if len(found) > 1:
-        order = await merged_server_order(picker.pick, found)
+        if len(head) == FAN_OUT_AFTER and await _head_leads(picker.pick, head, rare_picks):
+            order = head + await merged_server_order(picker.pick, found[1:])
+        else:
+            order = await merged_server_order(picker.pick, found)
     return [picker.entries[code] for code in order], enforced
+
+
+async def _head_leads(pick: Pick, head: Sequence[int], rare_picks: Sequence[int | None]) -> bool:
+    """Whether the server prefers every suite of ``head`` (its first choices among the first bundle, in order)
+    to every suite of the other bundles: one hello offering the last of the head and each other bundle's first
+    choice, which is its best."""
+    rivals = [choice for choice in rare_picks if choice is not None]
+    return not rivals or await pick([*rivals, head[-1]]) == head[-1]
+
+
+async def _rare_chains(pick: Pick, bundles: Sequence[Sequence[int]], firsts: Sequence[int | None]) -> list[list[int]]:
+    """Each bundle's picks, in the order picked, from its first pick on (none where the bundle was refused)."""
+    found: list[list[int]] = [[] for _ in bundles]
+
+    async def enumerate_bundle(index: int) -> None:
+        first = firsts[index]
+        if first is not None:
+            found[index] = await picks_until_refused(pick, bundles[index], first=first, alternate=True)
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(bundles)):
+            group.start_soon(enumerate_bundle, index)
+    return found
 
 
 async def _opening(
