@@ -217,9 +217,10 @@ def run_tlsprobe(
     tlsprobe_path: Path | None = None,
     python: Path | None = None,
     extra: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> ToolRun:
     """Run tlsprobe's CLI on the targets: from ``tlsprobe_path`` with ``python`` (by default this driver's own
-    tlsprobe and interpreter)."""
+    tlsprobe and interpreter), with ``env`` added to its environment."""
     output = work / "tlsprobe.jsonl"
     command = [
         str(python or sys.executable),
@@ -237,7 +238,7 @@ def run_tlsprobe(
         "1000000",
         *extra,
     ]
-    measured = run_measured([command], work / "logs", timeout_s=timeout_s, env=tool_env(tlsprobe_path))
+    measured = run_measured([command], work / "logs", timeout_s=timeout_s, env=tool_env(tlsprobe_path) | (env or {}))
     results = read_jsonl(output)
     failed = sum(tlsprobe_failures(result) for result in results.values())
     _lines, problems = jsonl_integrity(output, targets_file.read_text().split())
