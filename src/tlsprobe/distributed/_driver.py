@@ -223,10 +223,14 @@ class _Run:
 
         async def run_unit(index: int, unit: ScanUnit) -> None:
             nonlocal outstanding
+            again: ScanUnit | None = None
             try:
                 again = await self._run_unit(workers[index], unit, send)
             finally:
-                seats_send.send_nowait(index)
+                if again is None:
+                    seats_send.send_nowait(index)
+                else:  # its worker died: Ray restarts it, and calls made meanwhile would fail at once
+                    restarts.start_soon(seat_back_when_alive, index)
             if again is not None:
                 scanner.reruns += 1
                 work_send.send_nowait(again)
@@ -235,11 +239,29 @@ class _Run:
             if outstanding == 0:
                 work_send.close()
 
+        async def seat_back_when_alive(index: int) -> None:
+            # A rerun sent to a worker still restarting would fail at once and count as one more death: on a
+            # loaded machine, a target then ran out of attempts after a single kill. Its other work goes to the
+            # other workers meanwhile; a worker that never comes back gets its seat again after WORKER_START_S,
+            # so that a dead cluster ends the scan (its targets said lost) instead of hanging it.
+            with anyio.move_on_after(WORKER_START_S):
+                while True:
+                    try:
+                        described = await workers[index].describe.remote(scanner._processes[index].worker)
+                    except self._ray.WORKER_DIED:
+                        await anyio.sleep(_POLL_S)
+                    else:
+                        scanner._processes[index] = described
+                        break
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                seats_send.send_nowait(index)
+
         with work_send, work_receive, seats_send, seats_receive:
-            async with anyio.create_task_group() as group:
+            async with anyio.create_task_group() as group, anyio.create_task_group() as restarts:
                 async for unit in work_receive:
                     index = await seats_receive.receive()
                     group.start_soon(run_unit, index, unit)
+                restarts.cancel_scope.cancel()  # every target is out: no seat is needed any more
 
     async def _run_unit(
         self, worker: Any, unit: ScanUnit, send: MemoryObjectSendStream[ServerScanResult]
