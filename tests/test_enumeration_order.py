@@ -18,9 +18,11 @@ import pytest
 from tests.scanning import cipher_checks, cipher_result
 from tests.servers.processes import start_gnutls_serv, start_openssl_s_server
 from tlsprobe import ServerScanResult, TLSVersion, scan_server
+from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES
 from tlsprobe.checks import EnumerationMode
 from tlsprobe.checks.cipher_suites import FAN_OUT_AFTER
 from tlsprobe.testing import LocalTLSServer, TestPKI
+from tlsprobe.wire.catalogue import suites_for_version
 
 pytestmark = [pytest.mark.realserver, pytest.mark.anyio]
 
@@ -55,7 +57,25 @@ async def test_openssl_with_every_suite_in_its_own_order(test_pki: TestPKI) -> N
     ) as server:
         found = await _assert_same_as_sequential(f"127.0.0.1:{server.port}")
     names, enforced, _ = found[TLSVersion.TLS1_2]
-    assert enforced is True and len(names) > FAN_OUT_AFTER + 8  # the wide server: its first bundle split in parts
+    assert enforced is True and len(names) > FAN_OUT_AFTER + 8
+    # Some of its suites lie beyond the first bundle (anonymous DH, ARIA...): the whole catalogue was split.
+    first_bundle = {suite.name for suite in suites_for_version(TLSVersion.TLS1_2)[:MAX_HELLO_SUITES]}
+    assert set(names) - first_bundle
+
+
+async def test_a_wide_server_within_the_first_bundle(test_pki: TestPKI) -> None:
+    # Only common suites, more than FAN_OUT_AFTER of them: the first chain's picks lead, the rest split in parts.
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain,
+        keyfile=test_pki.rsa_key,
+        minimum_version=ssl.TLSVersion.TLSv1_2,
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers="ECDHE:DHE:kRSA:!aNULL:!eNULL:!ARIA:!CAMELLIA:!PSK:!SRP:!CCM8:@SECLEVEL=0",
+    ) as server:
+        found = await _assert_same_as_sequential(f"127.0.0.1:{server.port}")
+    names, enforced, _ = found[TLSVersion.TLS1_2]
+    first_bundle = {suite.name for suite in suites_for_version(TLSVersion.TLS1_2)[:MAX_HELLO_SUITES]}
+    assert enforced is True and len(names) > FAN_OUT_AFTER and set(names) <= first_bundle
 
 
 async def test_openssl_following_the_client(test_pki: TestPKI) -> None:

@@ -86,10 +86,11 @@ async def picks_until_refused(
     first: int | None = None,
     alternate: bool = False,
     at_most: int | None = None,
+    until: Callable[[], bool] | None = None,
 ) -> list[int]:
     """Every code the server picks from ``offered``, in the order picked; ``first`` is an answer already had to
     ``offered`` itself. With ``alternate``, every other hello offers the rest in reverse (see the module
-    docstring). With ``at_most``, the chain stops after that many picks, refused or not."""
+    docstring). The chain stops early, refused or not, after ``at_most`` picks or once ``until()`` is true."""
     order: list[int] = []
     pending = list(offered)
     with chain():
@@ -97,7 +98,7 @@ async def picks_until_refused(
         while choice is not None:
             order.append(choice)
             pending.remove(choice)
-            if not pending or len(order) == at_most:
+            if not pending or len(order) == at_most or (until is not None and until()):
                 break
             choice = await pick(pending[::-1] if alternate and len(order) % 2 else pending)
     return order

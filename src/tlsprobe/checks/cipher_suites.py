@@ -35,7 +35,6 @@ from tlsprobe._probing._context import EarlyHello, ServerContext
 from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES, tls_hello
 from tlsprobe.checks._enumeration import (
     KnownPick,
-    Pick,
     PickLog,
     in_offer_order,
     merged_server_order,
@@ -303,12 +302,15 @@ costs fewest hellos (one refusal, not one per part); a wider server's chain woul
 async def _parts_and_merge(
     server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
 ) -> tuple[list[AcceptedCipherSuite], bool | None]:
-    """What ``_bundle_and_remove`` finds, in far fewer hellos in a row. The first bundle (the commonly deployed
-    suites) is enumerated in one chain while each other bundle gets one hello. A server that runs out of suites
-    within ``FAN_OUT_AFTER`` picks is done as by the sequential method (the rare bundles it accepts enumerated
-    the same way). Otherwise those picks are the server's first choices among the first bundle, in order, and
-    every suite still possible is enumerated over the catalogue's parts at once (``catalogue_parts``). For a
-    server that enforces its order, the blocks found are merged (``merged_server_order``: boundaries verified
+    """What ``_bundle_and_remove`` finds, in far fewer hellos in a row.
+
+    The first bundle (the commonly deployed suites) is enumerated in one chain while each other bundle gets one
+    hello. A server that accepts none of the others and runs out of suites within ``FAN_OUT_AFTER`` picks is
+    done, as by the sequential method and at its cost. One that accepts a suite of another bundle is wide and
+    unusual: the whole catalogue is enumerated over its parts at once (``catalogue_parts``), so that each part's
+    chain orders its suites whichever bundle they are in. Otherwise the picks are the server's first choices of
+    the whole catalogue, in order, and the rest of the first bundle is enumerated over its parts at once. For a
+    server that enforces its order, the parts' blocks are merged (``merged_server_order``: boundaries verified
     all at once, repaired only where the prediction fails). A server that follows the client's order needs no
     merge."""
     codes = [suite.code for suite in catalogue]
@@ -323,13 +325,19 @@ async def _parts_and_merge(
     head: list[int] = []  # the first bundle's first picks, in the order picked
     rare_picks: list[int | None] = [None for _ in bundles[1:]]  # each other bundle's first pick
 
+    def wide() -> bool:
+        return any(choice is not None for choice in rare_picks)
+
     async def enumerate_head() -> None:
         if not isinstance(opening, HelloAccepted):
             return  # refused every suite of the bundle
         first = picker.record(opening)
         log.record(opening_offer, first)
-        picks = await picks_until_refused(logged_pick, bundles[0], first=first, alternate=True, at_most=FAN_OUT_AFTER)
-        head.extend(picks)
+        head.extend(
+            await picks_until_refused(
+                logged_pick, bundles[0], first=first, alternate=True, at_most=FAN_OUT_AFTER, until=wide
+            )
+        )
 
     async def first_rare_pick(index: int) -> None:
         rare_picks[index] = await logged_pick(bundles[index + 1])
@@ -338,19 +346,21 @@ async def _parts_and_merge(
         group.start_soon(enumerate_head)
         for index in range(len(rare_picks)):
             group.start_soon(first_rare_pick, index)
-    accepting = [bundles[index + 1] for index, pick in enumerate(rare_picks) if pick is not None]
-    if len(head) < FAN_OUT_AFTER:
-        blocks = [head, *await _rare_chains(logged_pick, bundles[1:], rare_picks)]
+    every_part = (
+        _version_parts(version, bundle_size)
+        if catalogue is suites_for_version(version)
+        else catalogue_parts(catalogue, bundle_size)
+    )
+    if wide():  # the head is not known to lead the other bundles' suites: found again within the parts
+        head = []
+        still_possible = frozenset(codes)
+    elif len(head) < FAN_OUT_AFTER:
+        still_possible = frozenset()  # refused before: every suite is found
     else:
-        still_possible = frozenset(bundles[0]).difference(head).union(*accepting)
-        every_part = (
-            _version_parts(version, bundle_size)
-            if catalogue is suites_for_version(version)
-            else catalogue_parts(catalogue, bundle_size)
-        )
-        parts = [[code for code in part if code in still_possible] for part in every_part]
-        blocks = [head, *await parts_in_parallel(picker.pick, [part for part in parts if part], log=log)]
-    found = [block for block in blocks if block]
+        still_possible = frozenset(bundles[0]).difference(head)
+    parts = [[code for code in part if code in still_possible] for part in every_part]
+    blocks = await parts_in_parallel(picker.pick, [part for part in parts if part], log=log)
+    found = [block for block in (head, *blocks) if block]
     order = [code for block in found for code in block]
     tested = max(found, key=len, default=[])
     if len(found) > 1 and len(tested) < 2:
@@ -361,34 +371,9 @@ async def _parts_and_merge(
     if not enforced:
         return [picker.entries[code] for code in in_offer_order(order, codes)], enforced
     if len(found) > 1:
-        if len(head) == FAN_OUT_AFTER and await _head_leads(picker.pick, head, rare_picks):
-            order = head + await merged_server_order(picker.pick, found[1:])
-        else:
-            order = await merged_server_order(picker.pick, found)
+        # A head leads every other suite: picked with its whole bundle offered, the other bundles refused.
+        order = head + await merged_server_order(picker.pick, [block for block in blocks if block])
     return [picker.entries[code] for code in order], enforced
-
-
-async def _head_leads(pick: Pick, head: Sequence[int], rare_picks: Sequence[int | None]) -> bool:
-    """Whether the server prefers every suite of ``head`` (its first choices among the first bundle, in order)
-    to every suite of the other bundles: one hello offering the last of the head and each other bundle's first
-    choice, which is its best."""
-    rivals = [choice for choice in rare_picks if choice is not None]
-    return not rivals or await pick([*rivals, head[-1]]) == head[-1]
-
-
-async def _rare_chains(pick: Pick, bundles: Sequence[Sequence[int]], firsts: Sequence[int | None]) -> list[list[int]]:
-    """Each bundle's picks, in the order picked, from its first pick on (none where the bundle was refused)."""
-    found: list[list[int]] = [[] for _ in bundles]
-
-    async def enumerate_bundle(index: int) -> None:
-        first = firsts[index]
-        if first is not None:
-            found[index] = await picks_until_refused(pick, bundles[index], first=first, alternate=True)
-
-    async with anyio.create_task_group() as group:
-        for index in range(len(bundles)):
-            group.start_soon(enumerate_bundle, index)
-    return found
 
 
 async def _opening(
