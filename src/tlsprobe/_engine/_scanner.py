@@ -25,6 +25,7 @@ import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from tlsprobe._engine._errors import error_from_exception, not_applicable
+from tlsprobe._engine._inputs import TargetInput, as_target, iterate_targets, require_unique_names
 from tlsprobe._exceptions import CheckNotApplicable, ConfigurationError
 from tlsprobe._model._config import ScanConfig, ServerTarget, effective_starttls
 from tlsprobe._model._results import (
@@ -55,8 +56,6 @@ from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.policy._assess import assess
 from tlsprobe.wire import ClientHelloSpec
 from tlsprobe.wire._answers import HelloOutcome
-
-TargetInput = ServerTarget | str
 
 
 @final
@@ -164,7 +163,7 @@ class Scanner:
 
         :raises ConfigurationError: for two checks with the same name, or a target string that does not parse.
         """
-        _require_unique_names(checks)
+        require_unique_names(checks)
         send, receive = anyio.create_memory_object_stream[ServerScanResult](
             max_buffer_size=self._config.limits.max_concurrent_servers
         )
@@ -186,10 +185,10 @@ class Scanner:
     async def scan_server(self, target: TargetInput, checks: Sequence[Check[Any]] = DEFAULT_CHECKS) -> ServerScanResult:
         """Scan one server and return its result: at the first address its name resolves to, even with
         ``ScanConfig.all_ips`` (``scan`` gives every address its own result)."""
-        _require_unique_names(checks)
+        require_unique_names(checks)
         with self._shares.share() as share:
             async with self._server_slots:
-                return await self._assessed(await self._scan_one(_as_target(target), tuple(checks), share))
+                return await self._assessed(await self._scan_one(as_target(target), tuple(checks), share))
 
     async def _produce(
         self,
@@ -251,9 +250,9 @@ class Scanner:
 
         with send:
             async with anyio.create_task_group() as group:
-                async for item in _iterate(targets):
+                async for item in iterate_targets(targets):
                     try:
-                        target = _as_target(item)
+                        target = as_target(item)
                     except ConfigurationError as error:
                         results._input_error = error
                         break
@@ -429,23 +428,3 @@ async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMete
 
 def _cost(meter: ProbeMeter, started: float) -> ProbeCost:
     return ProbeCost(connections=meter.connections, retries=meter.retries, duration_s=anyio.current_time() - started)
-
-
-def _as_target(item: TargetInput) -> ServerTarget:
-    return item if isinstance(item, ServerTarget) else ServerTarget.parse(item)
-
-
-def _require_unique_names(checks: Sequence[Check[Any]]) -> None:
-    names = [check.name for check in checks]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ConfigurationError(f"checks requested twice: {', '.join(duplicates)}")
-
-
-async def _iterate(targets: Iterable[TargetInput] | AsyncIterable[TargetInput]) -> AsyncIterator[TargetInput]:
-    if isinstance(targets, AsyncIterable):
-        async for item in targets:
-            yield item
-    else:
-        for item in targets:
-            yield item

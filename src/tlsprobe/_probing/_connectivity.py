@@ -47,16 +47,25 @@ from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import SSL2_CIPHER_SUITES, cipher_suite_by_code
 
 
-async def resolve(target: ServerTarget, config: ScanConfig) -> str:
-    """The address to connect to: the pinned one, the literal, or the first one DNS returns, in one spelling per
-    address (an IPv4-mapped IPv6 address is its IPv4 address). Through a proxy, a name is left for the proxy to
-    resolve."""
+def known_address(target: ServerTarget, config: ScanConfig) -> str | None:
+    """The address a target names without a lookup, as ``resolve`` gives it: the pin, the literal, or through an
+    HTTPS proxy the name (which the proxy resolves); None when the name must be looked up."""
     if target.ip is not None:
         return canonical_address(str(target.ip))
     if target.host_is_ip:
         return canonical_address(target.host)
     if config.https_tunnel is not None:
         return target.host
+    return None
+
+
+async def resolve(target: ServerTarget, config: ScanConfig) -> str:
+    """The address to connect to: the pinned one, the literal, or the first one DNS returns, in one spelling per
+    address (an IPv4-mapped IPv6 address is its IPv4 address). Through a proxy, a name is left for the proxy to
+    resolve."""
+    known = known_address(target, config)
+    if known is not None:
+        return known
     return canonical_address(str((await resolve_all(target, config))[0]))
 
 

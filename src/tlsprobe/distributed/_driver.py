@@ -32,6 +32,7 @@ import anyio.abc
 import attrs
 from anyio.streams.memory import MemoryObjectSendStream
 
+from tlsprobe._engine._inputs import TargetInput, require_unique_names
 from tlsprobe._engine._scanner import ScannerStatistics, ScanResults
 from tlsprobe._exceptions import ConfigurationError
 from tlsprobe._model._config import ScanConfig, ServerTarget
@@ -41,7 +42,7 @@ from tlsprobe.checks._base import Check
 from tlsprobe.checks._registry import DEFAULT_CHECKS
 from tlsprobe.distributed._buckets import BUCKETS_PER_WORKER, bucket_count
 from tlsprobe.distributed._errors import ClusterError
-from tlsprobe.distributed._planning import Plan, ScanUnit, TargetInput, failed_result, plan_scan
+from tlsprobe.distributed._planning import Plan, ScanUnit, failed_result, plan_scan
 from tlsprobe.distributed._worker import WorkerProcess, WorkerSnapshot
 
 UNITS_PER_WORKER: Final = 2
@@ -130,7 +131,7 @@ class DistributedScanner:
         :raises ConfigurationError: two checks with the same name, or a target string that does not parse.
         :raises ClusterError: Ray is missing, the cluster cannot be reached, or no worker starts.
         """
-        _require_unique_names(checks)
+        require_unique_names(checks)
         ray_api = _import_ray()
         session = ray_api.connect(self._address)
         workers: list[Any] = []
@@ -385,10 +386,3 @@ def _import_ray() -> Any:
             raise ClusterError("distributed scans need Ray: pip install 'tlsprobe[ray]'") from None
         raise
     return ray_api
-
-
-def _require_unique_names(checks: Sequence[Check[Any]]) -> None:
-    names = [check.name for check in checks]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ConfigurationError(f"checks requested twice: {', '.join(duplicates)}")

@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, Iterable
 from typing import Final
 
 import anyio
 import attrs
 
 from tlsprobe._engine._errors import error_from_exception
+from tlsprobe._engine._inputs import TargetInput, as_target, iterate_targets
 from tlsprobe._model._config import ScanConfig, ServerTarget
 from tlsprobe._model._results import CheckError, ConnectivityFailed, ProbeCost, ServerScanResult
 from tlsprobe._net._address_budgets import canonical_address
-from tlsprobe._probing._connectivity import resolve, resolve_all
+from tlsprobe._probing._connectivity import known_address, resolve, resolve_all
 from tlsprobe.distributed._buckets import bucket_of
 from tlsprobe.policy._assess import assess
-
-TargetInput = ServerTarget | str
 
 CONCURRENT_LOOKUPS: Final = 64
 """Name lookups under way at once on the driver (the system resolver's threads)."""
@@ -83,11 +82,11 @@ async def plan_scan(
 
     :raises ConfigurationError: a target string does not parse (before any name is looked up).
     """
-    listed = list(dict.fromkeys([_as_target(item) async for item in _iterate(targets)]))
+    listed = list(dict.fromkeys([as_target(item) async for item in iterate_targets(targets)]))
     placed: list[list[tuple[str, PlannedTarget]] | ServerScanResult | None] = [None] * len(listed)
     to_look_up: list[int] = []
     for index, target in enumerate(listed):
-        address = _known_address(target, config)
+        address = known_address(target, config)
         if address is not None:
             placed[index] = [(address, PlannedTarget(target=target, scan_target=target))]
         else:
@@ -116,18 +115,6 @@ async def plan_scan(
     units = [ScanUnit(bucket=bucket, targets=tuple(planned.values())) for bucket, planned in by_bucket.items()]
     units.sort(key=lambda unit: (-len(unit.targets), unit.bucket))
     return Plan(units=tuple(units), unresolved=tuple(unresolved))
-
-
-def _known_address(target: ServerTarget, config: ScanConfig) -> str | None:
-    """The address a target names without a lookup, as ``resolve`` gives it: the pin, the literal, or through an
-    HTTPS proxy the name (which the proxy resolves); None when the name must be looked up."""
-    if target.ip is not None:
-        return canonical_address(str(target.ip))
-    if target.host_is_ip:
-        return canonical_address(target.host)
-    if config.https_tunnel is not None:
-        return target.host
-    return None
 
 
 async def _place(target: ServerTarget, config: ScanConfig) -> list[tuple[str, PlannedTarget]] | ServerScanResult:
@@ -165,16 +152,3 @@ def failed_result(
         duration_s=duration_s,
     )
     return assess(result, config.policy)
-
-
-def _as_target(item: TargetInput) -> ServerTarget:
-    return item if isinstance(item, ServerTarget) else ServerTarget.parse(item)
-
-
-async def _iterate(targets: Iterable[TargetInput] | AsyncIterable[TargetInput]) -> AsyncIterator[TargetInput]:
-    if isinstance(targets, AsyncIterable):
-        async for item in targets:
-            yield item
-    else:
-        for item in targets:
-            yield item
