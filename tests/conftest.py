@@ -14,6 +14,7 @@ import contextlib
 import socket
 import ssl
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -139,5 +140,22 @@ def web_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
         keyfile=test_pki.rsa_key,
         minimum_version=ssl.TLSVersion.TLSv1_2,
         http_response=True,
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def legacy_python_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
+    """A Python ssl server with every suite its OpenSSL has (``ALL:@SECLEVEL=0``), TLS 1.0 to 1.2, in its own
+    order: suites beyond the first bundle of every enumeration."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1 is deprecated, and wanted here
+        minimum = ssl.TLSVersion.TLSv1
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain,
+        keyfile=test_pki.rsa_key,
+        minimum_version=minimum,
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers="ALL:@SECLEVEL=0",
     ) as server:
         yield server

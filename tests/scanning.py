@@ -14,6 +14,7 @@ from tlsprobe import (
     scan_server,
 )
 from tlsprobe._model._json import to_jsonable
+from tlsprobe._model._results import ProbeCost
 from tlsprobe.checks import AcceptedCipherSuite, Check, CipherSuitesCheck, CipherSuitesResult, EnumerationMode
 
 T = TypeVar("T")
@@ -86,3 +87,20 @@ def observations(result: ServerScanResult) -> dict[str, Any]:
             to_jsonable(outcome.result if isinstance(outcome, CheckCompleted) else outcome.reason)
         )
     return found
+
+
+def completed_suites(version: TLSVersion, *accepted: AcceptedCipherSuite) -> CheckCompleted[CipherSuitesResult]:
+    """A completed cipher-suite check at ``version`` that accepted ``accepted``, as a hand-made result."""
+    result = CipherSuitesResult(
+        version=version,
+        is_supported=bool(accepted),
+        accepted_cipher_suites=accepted,
+        server_order_enforced=None,
+        rejected_cipher_suites=(),
+        mode=EnumerationMode.BUNDLE,
+    )
+    return CheckCompleted(
+        name=f"{version.value}_cipher_suites",
+        result=result,
+        cost=ProbeCost(connections=1, retries=0, duration_s=0.0),
+    )

@@ -8,8 +8,6 @@ what the one-suite-per-connection mode finds.
 from __future__ import annotations
 
 import ssl
-import warnings
-from collections.abc import Iterator
 
 import pytest
 from tlslite.constants import CipherSuite as TlsliteSuites
@@ -62,21 +60,6 @@ def configured_suites(
             if version is not TLSVersion.TLS1_3 and version >= floor:
                 expected[version].add(suite.name)
     return expected
-
-
-@pytest.fixture
-def legacy_python_server(test_pki: TestPKI) -> Iterator[LocalTLSServer]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1 is deprecated, and wanted here
-        minimum = ssl.TLSVersion.TLSv1
-    with LocalTLSServer(
-        certfile=test_pki.rsa_chain,
-        keyfile=test_pki.rsa_key,
-        minimum_version=minimum,
-        maximum_version=ssl.TLSVersion.TLSv1_2,
-        ciphers="ALL:@SECLEVEL=0",
-    ) as server:
-        yield server
 
 
 async def test_modern_rsa_server_matches_its_configuration_and_exhaustive_mode(test_pki: TestPKI) -> None:

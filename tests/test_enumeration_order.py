@@ -10,7 +10,6 @@ own order and the client's; and a server whose TLS 1.3 order is not its TLS 1.2 
 from __future__ import annotations
 
 import ssl
-import warnings
 from typing import Any
 
 import pytest
@@ -44,18 +43,8 @@ async def _assert_same_as_sequential(target: str, output: str = "") -> dict[TLSV
     return found
 
 
-async def test_openssl_with_every_suite_in_its_own_order(test_pki: TestPKI) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 is deprecated, and wanted here
-        minimum = ssl.TLSVersion.TLSv1
-    with LocalTLSServer(
-        certfile=test_pki.rsa_chain,
-        keyfile=test_pki.rsa_key,
-        minimum_version=minimum,
-        maximum_version=ssl.TLSVersion.TLSv1_2,
-        ciphers="ALL:@SECLEVEL=0",
-    ) as server:
-        found = await _assert_same_as_sequential(f"127.0.0.1:{server.port}")
+async def test_openssl_with_every_suite_in_its_own_order(legacy_python_server: LocalTLSServer) -> None:
+    found = await _assert_same_as_sequential(f"127.0.0.1:{legacy_python_server.port}")
     names, enforced, _ = found[TLSVersion.TLS1_2]
     assert enforced is True and len(names) > FAN_OUT_AFTER + 8
     # Some of its suites lie beyond the first bundle (anonymous DH, ARIA...): the whole catalogue was split.

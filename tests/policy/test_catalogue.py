@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
+from tests.scanning import completed_suites
 from tests.trust import NOW, Issued, issue, ocsp_response_der, trust_pki
 
 import tlsprobe
@@ -33,7 +34,7 @@ from tlsprobe.checks import DEFAULT_CHECKS, CertificateResult, CertificateRetrie
 from tlsprobe.checks._certificate_retrieval import RetrievedChain
 from tlsprobe.checks.ccs_injection import CCSInjectionResult
 from tlsprobe.checks.certificate import analyse_deployment
-from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesResult, EnumerationMode
+from tlsprobe.checks.cipher_suites import AcceptedCipherSuite
 from tlsprobe.checks.client_renegotiation import ClientRenegotiationResult
 from tlsprobe.checks.compression import CompressionResult
 from tlsprobe.checks.extensions import ExtendedMasterSecretResult, SecureRenegotiationResult
@@ -281,18 +282,6 @@ _OAKLEY_GROUP2 = next(group for group in KNOWN_DH_GROUPS if group.name == "oakle
 _RFC5114_2048_256 = next(group for group in KNOWN_DH_GROUPS if group.name == "rfc5114_2048_256")
 
 
-def _suites(version: TLSVersion, *accepted: AcceptedCipherSuite) -> CheckCompleted[CipherSuitesResult]:
-    result = CipherSuitesResult(
-        version=version,
-        is_supported=bool(accepted),
-        accepted_cipher_suites=accepted,
-        server_order_enforced=None,
-        rejected_cipher_suites=(),
-        mode=EnumerationMode.BUNDLE,
-    )
-    return CheckCompleted(name=f"{version.value}_cipher_suites", result=result, cost=_COST)
-
-
 def _chain(*certificates: x509.Certificate, ocsp_response: bytes | None = None) -> RetrievedChain:
     retrieval = CertificateRetrieval(version=TLSVersion.TLS1_2, server_name=_NAME, offered_key_type=OfferedKeyType.ANY)
     der = tuple(cert.public_bytes(serialization.Encoding.DER) for cert in certificates)
@@ -363,7 +352,7 @@ def _features(robot: RobotVerdict) -> list[CheckCompleted[object]]:
 def _server(*checks: CheckOutcome) -> ServerScanResult:
     """A reachable server with these results; versions without cipher-suite results are not accepted."""
     given = {outcome.name for outcome in checks}
-    missing = [_suites(version) for version in TLSVersion if f"{version.value}_cipher_suites" not in given]
+    missing = [completed_suites(version) for version in TLSVersion if f"{version.value}_cipher_suites" not in given]
     profile = ServerProfile(
         ip_address="127.0.0.1",
         port=443,
@@ -385,9 +374,9 @@ def _server(*checks: CheckOutcome) -> ServerScanResult:
 def worst() -> ServerScanResult:
     """A server with every flaw tlsprobe names, at its most severe."""
     return _server(
-        _suites(TLSVersion.SSL2, AcceptedCipherSuite(cipher_suite=SSL2_CIPHER_SUITES[0], ephemeral_key=None)),
-        _suites(TLSVersion.SSL3, _accepted("TLS_RSA_WITH_3DES_EDE_CBC_SHA")),
-        _suites(
+        completed_suites(TLSVersion.SSL2, AcceptedCipherSuite(cipher_suite=SSL2_CIPHER_SUITES[0], ephemeral_key=None)),
+        completed_suites(TLSVersion.SSL3, _accepted("TLS_RSA_WITH_3DES_EDE_CBC_SHA")),
+        completed_suites(
             TLSVersion.TLS1_0,
             _accepted("TLS_RSA_EXPORT_WITH_RC4_40_MD5"),
             _accepted("TLS_DH_anon_WITH_AES_128_CBC_SHA", _dh(2048)),
@@ -397,8 +386,8 @@ def worst() -> ServerScanResult:
             _accepted("TLS_DHE_RSA_WITH_AES_256_CBC_SHA", _dh(2050, _FFDHE2048 * 3)),
             _accepted("TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA", _dh(2048, _FFDHE2048, _FFDHE2048 - 1)),
         ),
-        _suites(TLSVersion.TLS1_1, _accepted("TLS_RSA_WITH_AES_128_CBC_SHA")),
-        _suites(TLSVersion.TLS1_2, _accepted("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")),
+        completed_suites(TLSVersion.TLS1_1, _accepted("TLS_RSA_WITH_AES_128_CBC_SHA")),
+        completed_suites(TLSVersion.TLS1_2, _accepted("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")),
         CheckCompleted(name="certificate", result=_certificates(), cost=_COST),
         *_features(RobotVerdict.strong_oracle),
     )
@@ -408,7 +397,7 @@ def worst() -> ServerScanResult:
 def milder() -> ServerScanResult:
     """The findings whose severity depends on the evidence, at their milder one: a weak oracle, 1024-bit DH."""
     return _server(
-        _suites(
+        completed_suites(
             TLSVersion.TLS1_2,
             _accepted("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _dh(1024)),
             # A shared 1024-bit prime, a prime that is not safe, a generator of the whole group (7 is a non-residue).
@@ -424,7 +413,7 @@ def milder() -> ServerScanResult:
 def lacking() -> ServerScanResult:
     """What a configuration can lack rather than accept: no TLS 1.3, no forward secrecy (its one suite is
     anonymous: an ephemeral key, but nobody's), no AEAD suite. Graded: no key exchange needs a certificate."""
-    return _server(_suites(TLSVersion.TLS1_2, _accepted("TLS_DH_anon_WITH_AES_128_CBC_SHA", _dh(2048))))
+    return _server(completed_suites(TLSVersion.TLS1_2, _accepted("TLS_DH_anon_WITH_AES_128_CBC_SHA", _dh(2048))))
 
 
 def test_the_producers_emit_every_declared_kind_at_every_declared_severity(

@@ -9,6 +9,7 @@ import json
 
 import attrs
 import pytest
+from tests.scanning import completed_suites
 from tests.servers.dh_params import DSA_STYLE_G, DSA_STYLE_P, SAFE_1024, SMALL_SUBGROUP_G, SMALL_SUBGROUP_P
 
 from tlsprobe import ServerScanResult, ServerTarget
@@ -23,7 +24,7 @@ from tlsprobe._model._results import (
     ServerProfile,
 )
 from tlsprobe.checks import GroupsAtVersion, SupportedGroupsResult
-from tlsprobe.checks.cipher_suites import AcceptedCipherSuite, CipherSuitesResult, EnumerationMode
+from tlsprobe.checks.cipher_suites import AcceptedCipherSuite
 from tlsprobe.policy import Severity, Verdict, derive_findings, evaluate_policy, grade, mozilla_profile
 from tlsprobe.policy._assess import assess
 from tlsprobe.policy._dh_groups import observed_dh_groups
@@ -59,21 +60,9 @@ def _dhe(name: str, prime: int, generator: int) -> AcceptedCipherSuite:
     return AcceptedCipherSuite(cipher_suite=suite, ephemeral_key=_key(prime, generator))
 
 
-def _suites(version: TLSVersion, *accepted: AcceptedCipherSuite) -> CheckCompleted[CipherSuitesResult]:
-    result = CipherSuitesResult(
-        version=version,
-        is_supported=bool(accepted),
-        accepted_cipher_suites=accepted,
-        server_order_enforced=None,
-        rejected_cipher_suites=(),
-        mode=EnumerationMode.BUNDLE,
-    )
-    return CheckCompleted(name=f"{version.value}_cipher_suites", result=result, cost=_COST)
-
-
 def _server(*checks: CheckOutcome) -> ServerScanResult:
     given = {outcome.name for outcome in checks}
-    missing = [_suites(version) for version in TLSVersion if f"{version.value}_cipher_suites" not in given]
+    missing = [completed_suites(version) for version in TLSVersion if f"{version.value}_cipher_suites" not in given]
     suite = cipher_suite_by_name("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256")
     assert suite is not None
     profile = ServerProfile(
@@ -109,8 +98,8 @@ def test_each_group_is_judged_once_with_everywhere_it_was_seen() -> None:
         ),
     )
     result = _server(
-        _suites(TLSVersion.TLS1_0, _dhe("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", SAFE_1024, 2)),
-        _suites(
+        completed_suites(TLSVersion.TLS1_0, _dhe("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", SAFE_1024, 2)),
+        completed_suites(
             TLSVersion.TLS1_2,
             _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", SAFE_1024, 2),
             _dhe("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", SAFE_1024, 2),
@@ -137,7 +126,7 @@ def test_each_group_is_judged_once_with_everywhere_it_was_seen() -> None:
 def test_a_broken_group_is_critical_and_fails_the_grade() -> None:
     composite = _FFDHE2048 * 3
     result = _server(
-        _suites(
+        completed_suites(
             TLSVersion.TLS1_2,
             _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", composite, 2),
             _dhe("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", _FFDHE2048, _FFDHE2048 - 1),
@@ -160,8 +149,8 @@ def test_a_broken_group_is_critical_and_fails_the_grade() -> None:
 def test_shared_non_safe_and_full_group_generators() -> None:
     non_residue = next(g for g in range(3, 50) if pow(g, (_FFDHE2048 - 1) // 2, _FFDHE2048) != 1)
     result = _server(
-        _suites(TLSVersion.TLS1_1, _dhe("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", _OAKLEY2, 2)),
-        _suites(
+        completed_suites(TLSVersion.TLS1_1, _dhe("TLS_DHE_RSA_WITH_AES_128_CBC_SHA", _OAKLEY2, 2)),
+        completed_suites(
             TLSVersion.TLS1_2,
             _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _RFC5114.prime, _RFC5114.generator or 0),
             _dhe("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", _FFDHE2048, non_residue),
@@ -184,7 +173,7 @@ def test_shared_non_safe_and_full_group_generators() -> None:
 @pytest.mark.slow  # two 2048-bit primes no table knows: 0.6 s
 def test_unknown_non_safe_primes_small_subgroup_or_unknown_order() -> None:
     result = _server(
-        _suites(
+        completed_suites(
             TLSVersion.TLS1_2,
             _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", SMALL_SUBGROUP_P, SMALL_SUBGROUP_G),
             _dhe("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", DSA_STYLE_P, DSA_STYLE_G),
@@ -198,13 +187,15 @@ def test_unknown_non_safe_primes_small_subgroup_or_unknown_order() -> None:
 
 def test_mozillas_profiles_want_sound_groups() -> None:
     old = mozilla_profile("old")
-    clean = _server(_suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", SAFE_1024, 2)))
+    clean = _server(completed_suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", SAFE_1024, 2)))
     assert "dh_groups" not in {d.rule for d in evaluate_policy(clean, old).deviations}
-    shared = _server(_suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _OAKLEY2, 2)))
+    shared = _server(completed_suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _OAKLEY2, 2)))
     (deviation,) = [d for d in evaluate_policy(shared, old).deviations if d.rule == "dh_groups"]
     assert deviation.found[0].startswith("RFC 2409 1024-bit MODP group (Oakley group 2)")
     rfc5114 = _server(
-        _suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _RFC5114.prime, _RFC5114.generator or 0))
+        completed_suites(
+            TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _RFC5114.prime, _RFC5114.generator or 0)
+        )
     )
     assert "dh_groups" in {d.rule for d in evaluate_policy(rfc5114, old).deviations}
     # A policy that does not size DH groups does not judge them; a missing enumeration leaves the rule unevaluated.
@@ -218,7 +209,8 @@ def test_mozillas_profiles_want_sound_groups() -> None:
 
 def test_the_json_and_the_report_carry_the_analysis() -> None:
     result = assess(
-        _server(_suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _FFDHE2048 * 3, 2))), None
+        _server(completed_suites(TLSVersion.TLS1_2, _dhe("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", _FFDHE2048 * 3, 2))),
+        None,
     )
     document = json.loads(json.dumps(to_jsonable(result)))
     (group,) = document["dh_groups"]

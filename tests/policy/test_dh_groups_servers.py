@@ -1,15 +1,20 @@
-"""DH groups judged on real servers: OpenSSL 3's ``s_server -dhparam`` loads a parameter file written here (a plain
+"""DH groups judged on real servers: OpenSSL 3's ``s_server -dhparam`` loads a parameter file written by hand (a plain
 PKCS #3 DER structure, so that OpenSSL takes groups ``cryptography`` would refuse to build), and sends that group in
 every DHE ServerKeyExchange. The scan judges it from the cipher-suite enumeration's answers, with no connection
 of its own; the same server with ffdhe2048 and g = 2 stays clean."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pytest
-from tests.servers.dh_params import DSA_STYLE_G, DSA_STYLE_P, SMALL_SUBGROUP_G, SMALL_SUBGROUP_P
+from tests.servers.dh_params import (
+    DSA_STYLE_G,
+    DSA_STYLE_P,
+    SMALL_SUBGROUP_G,
+    SMALL_SUBGROUP_P,
+    write_dh_parameters,
+)
 from tests.servers.processes import start_openssl_s_server
 
 from tlsprobe import ScanConfig, scan_server
@@ -26,26 +31,8 @@ _DH_FINDINGS = {"dh_composite_modulus", "dh_small_subgroup", "dh_common_prime", 
                 "dh_full_group_generator"}  # fmt: skip
 
 
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(encoded)]) + encoded
-
-
-def _der_integer(value: int) -> bytes:
-    encoded = value.to_bytes(value.bit_length() // 8 + 1, "big")  # a leading zero keeps it positive
-    return b"\x02" + _der_length(len(encoded)) + encoded
-
-
 def _dhparam_file(directory: Path, prime: int, generator: int) -> Path:
-    """``DHParameter ::= SEQUENCE { prime INTEGER, base INTEGER }`` (PKCS #3) in PEM."""
-    body = _der_integer(prime) + _der_integer(generator)
-    text = base64.b64encode(b"\x30" + _der_length(len(body)) + body).decode()
-    lines = [text[index : index + 64] for index in range(0, len(text), 64)]
-    path = directory / f"dh-{prime.bit_length()}-{generator.bit_length()}.pem"
-    path.write_text("-----BEGIN DH PARAMETERS-----\n" + "\n".join(lines) + "\n-----END DH PARAMETERS-----\n")
-    return path
+    return write_dh_parameters(directory / f"dh-{prime.bit_length()}-{generator.bit_length()}.pem", prime, generator)
 
 
 CASES = {
