@@ -76,6 +76,20 @@ class ToolRun:
     notes: list[str] = field(default_factory=list)
 
 
+class Report:
+    """Markdown printed as it is produced, and kept for ``--markdown-out``."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, text: str = "") -> None:
+        print(text, flush=True)
+        self.lines.append(text)
+
+    def save(self, path: Path) -> None:
+        path.write_text("\n".join(self.lines) + "\n")
+
+
 def _gnu_time() -> str | None:
     path = shutil.which("time")
     if path is None:
@@ -209,6 +223,29 @@ def write_targets(path: Path, targets: Sequence[str]) -> Path:
 # --- tlsprobe -------------------------------------------------------------------------------------------------
 
 
+def tlsprobe_command(
+    targets_file: Path, output: Path, *, python: Path | None = None, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command line of a benchmark's tlsprobe run: the targets file scanned into a JSON Lines file, quietly."""
+    return [
+        str(python or sys.executable),
+        "-m",
+        "tlsprobe",
+        "--targets-in",
+        str(targets_file),
+        "--json-out",
+        str(output),
+        "--jsonl",
+        "--quiet",
+        # The farm's servers stand for distinct hosts but share loopback addresses (on their own ports): the
+        # per-IP cap, which protects one real host listening on many ports, would throttle them as one. SSLyze
+        # has none.
+        "--max-connections-per-ip",
+        "1000000",
+        *extra,
+    ]
+
+
 def run_tlsprobe(
     targets_file: Path,
     work: Path,
@@ -222,22 +259,7 @@ def run_tlsprobe(
     """Run tlsprobe's CLI on the targets: from ``tlsprobe_path`` with ``python`` (by default this driver's own
     tlsprobe and interpreter), with ``env`` added to its environment."""
     output = work / "tlsprobe.jsonl"
-    command = [
-        str(python or sys.executable),
-        "-m",
-        "tlsprobe",
-        "--targets-in",
-        str(targets_file),
-        "--json-out",
-        str(output),
-        "--jsonl",
-        "--quiet",
-        # The farm's servers stand for distinct hosts but share 127.0.0.1 (on their own ports): the per-IP cap,
-        # which protects one real host listening on many ports, would throttle them as one. SSLyze has none.
-        "--max-connections-per-ip",
-        "1000000",
-        *extra,
-    ]
+    command = tlsprobe_command(targets_file, output, python=python, extra=extra)
     measured = run_measured([command], work / "logs", timeout_s=timeout_s, env=tool_env(tlsprobe_path) | (env or {}))
     results = read_jsonl(output)
     failed = sum(tlsprobe_failures(result) for result in results.values())

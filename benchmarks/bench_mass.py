@@ -71,20 +71,6 @@ LIMITS = {
 }
 
 
-class Report:
-    """Markdown printed as it is produced, and kept for ``--markdown-out``."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, text: str = "") -> None:
-        print(text, flush=True)
-        self.lines.append(text)
-
-    def save(self, path: Path) -> None:
-        path.write_text("\n".join(self.lines) + "\n")
-
-
 @dataclasses.dataclass
 class Bench:
     """What every scenario shares: the farm behind its proxies, the tools found, the report."""
@@ -93,7 +79,7 @@ class Bench:
     work: Path
     proxies: LatencyProxies
     servers: list[_farm.FarmServer]
-    report: Report
+    report: _tools.Report
     sslyze: str | None
     sslscan: str | None
     testssl: str | None
@@ -162,29 +148,20 @@ def tool_runs(bench: Bench, scenario: str, servers: int, *, peers: bool, loops: 
         path.mkdir(exist_ok=True)
         return path
 
-    runs["tlsprobe"] = measure(
-        bench,
-        servers,
-        lambda: _tools.run_tlsprobe(
+    def tlsprobe_run(work: str, env: dict[str, str] | None = None) -> _tools.ToolRun:
+        return _tools.run_tlsprobe(
             targets_file,
-            directory("tlsprobe"),
+            directory(work),
             timeout_s=timeout,
             tlsprobe_path=bench.tlsprobe_path,
             python=bench.tlsprobe_python,
-        ),
-    )
+            env=env,
+        )
+
+    runs["tlsprobe"] = measure(bench, servers, lambda: tlsprobe_run("tlsprobe"))
     if loops and importlib.util.find_spec("uvloop") is not None:  # the A/B of the event loop the command picks
         runs["tlsprobe, asyncio loop"] = measure(
-            bench,
-            servers,
-            lambda: _tools.run_tlsprobe(
-                targets_file,
-                directory("tlsprobe-asyncio"),
-                timeout_s=timeout,
-                tlsprobe_path=bench.tlsprobe_path,
-                python=bench.tlsprobe_python,
-                env={"TLSPROBE_EVENT_LOOP": "asyncio"},
-            ),
+            bench, servers, lambda: tlsprobe_run("tlsprobe-asyncio", {"TLSPROBE_EVENT_LOOP": "asyncio"})
         )
     if bench.sslyze:
         sslyze = bench.sslyze
@@ -213,7 +190,7 @@ def tool_runs(bench: Bench, scenario: str, servers: int, *, peers: bool, loops: 
 # --- tables ---------------------------------------------------------------------------------------------------
 
 
-def table(report: Report, runs: dict[str, Measurement]) -> None:
+def table(report: _tools.Report, runs: dict[str, Measurement]) -> None:
     report(
         "| tool | servers | wall s | connections per server, median (min-max) | max concurrent to one server "
         "| refusals | failed or errored checks | peak RSS MiB | CPU ms per server |"
@@ -248,7 +225,7 @@ def table(report: Report, runs: dict[str, Measurement]) -> None:
     report()
 
 
-def limits(report: Report, runs: dict[str, Measurement]) -> None:
+def limits(report: _tools.Report, runs: dict[str, Measurement]) -> None:
     report("Never above the limit (the most connections any one server had open at once, counted by the server):")
     report()
     for name, measurement in runs.items():
@@ -317,7 +294,7 @@ def scenario_fragile(bench: Bench, clean: dict[str, Measurement] | None) -> None
         _sslyze_comparison(report, clean["SSLyze"], control["SSLyze"], fragile["SSLyze"])
 
 
-def _tlsprobe_comparison(report: Report, clean: Measurement, control: Measurement, fragile: Measurement) -> None:
+def _tlsprobe_comparison(report: _tools.Report, clean: Measurement, control: Measurement, fragile: Measurement) -> None:
     report("### tlsprobe: results on fragile servers against its clean run")
     report()
     report(f"Volatile fields removed before comparing: {', '.join('.'.join(p) for p in _compare.VOLATILE_PATHS)}.")
@@ -337,7 +314,7 @@ def _tlsprobe_comparison(report: Report, clean: Measurement, control: Measuremen
     report()
 
 
-def _sslyze_comparison(report: Report, clean: Measurement, control: Measurement, fragile: Measurement) -> None:
+def _sslyze_comparison(report: _tools.Report, clean: Measurement, control: Measurement, fragile: Measurement) -> None:
     report("### SSLyze: results on fragile servers against its clean run")
     report()
     report("Facts compared: accepted cipher suites of every version and supported curves.")
@@ -518,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so nginx, the proxies and any running scanner are stopped on the way out.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     scenarios = [scenario for scenario in SCENARIOS if scenario in options.scenarios]
-    report = Report()
+    report = _tools.Report()
     report("# Mass-scan benchmark")
     report()
     with contextlib.ExitStack() as stack:

@@ -221,20 +221,7 @@ class Run:
 def run_command(label: str, targets_file: Path, work: Path, excluded: set[int], extra: Sequence[str]) -> Run:
     work.mkdir(parents=True, exist_ok=True)
     output = work / "scan.jsonl"
-    command = [
-        sys.executable,
-        "-m",
-        "tlsprobe",
-        "--targets-in",
-        str(targets_file),
-        "--json-out",
-        str(output),
-        "--jsonl",
-        "--quiet",
-        "--max-connections-per-ip",  # distinct hosts standing on shared loopback addresses (see the docstring)
-        "1000000",
-        *extra,
-    ]
+    command = _tools.tlsprobe_command(targets_file, output, extra=extra)
     expected = targets_file.read_text().split()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with TreeMeter(excluded) as meter:
@@ -277,7 +264,7 @@ def ray_cluster(nodes: int) -> Iterator[tuple[str, float]]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def planning(report: Report, buckets: int) -> None:
+def planning(report: _tools.Report, buckets: int) -> None:
     """The driver's plan alone: 100,000 literal targets (no lookup, no connection) into ``buckets`` buckets."""
     targets = [f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}:443" for n in range(_PLANNED_TARGETS)]
     started = time.perf_counter()
@@ -303,15 +290,6 @@ def planning(report: Report, buckets: int) -> None:
     report()
 
 
-class Report:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, text: str = "") -> None:
-        print(text, flush=True)
-        self.lines.append(text)
-
-
 def main(arguments: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=1_000, help="servers in the farm (default: %(default)s)")
@@ -320,7 +298,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown-out", type=Path, help="also write the report to this file")
     options = parser.parse_args(arguments)
     logging.getLogger("ray").setLevel(logging.WARNING)
-    report = Report()
+    report = _tools.Report()
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as scratch:
         work = Path(scratch)
         pki = generate_test_pki(work / "pki")
@@ -360,7 +338,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
             report()
         planning(report, bucket_count(64))
     if options.markdown_out:
-        options.markdown_out.write_text("\n".join(report.lines) + "\n")
+        report.save(options.markdown_out)
     return 0
 
 
