@@ -346,11 +346,6 @@ async def _parts_and_merge(
         group.start_soon(enumerate_head)
         for index in range(len(rare_picks)):
             group.start_soon(first_rare_pick, index)
-    every_part = (
-        _version_parts(version, bundle_size)
-        if catalogue is suites_for_version(version)
-        else catalogue_parts(catalogue, bundle_size)
-    )
     if wide():  # the head is not known to lead the other bundles' suites: found again within the parts
         head = []
         still_possible = frozenset(codes)
@@ -358,8 +353,15 @@ async def _parts_and_merge(
         still_possible = frozenset()  # refused before: every suite is found
     else:
         still_possible = frozenset(bundles[0]).difference(head)
-    parts = [[code for code in part if code in still_possible] for part in every_part]
-    blocks = await parts_in_parallel(picker.pick, [part for part in parts if part], log=log)
+    blocks: list[list[int]] = []
+    if still_possible:  # most servers: nothing left, and no part to cut
+        every_part = (
+            _version_parts(version, bundle_size)
+            if catalogue is suites_for_version(version)
+            else catalogue_parts(catalogue, bundle_size)
+        )
+        parts = [[code for code in part if code in still_possible] for part in every_part]
+        blocks = await parts_in_parallel(picker.pick, [part for part in parts if part], log=log)
     found = [block for block in (head, *blocks) if block]
     order = [code for block in found for code in block]
     tested = max(found, key=len, default=[])
