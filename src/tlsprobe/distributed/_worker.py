@@ -58,10 +58,6 @@ class BucketWorker:
             self._scanner = Scanner(self._config)
         return self._scanner
 
-    async def pid(self) -> int:
-        """The worker's process id."""
-        return os.getpid()
-
     async def snapshot(self) -> WorkerSnapshot:
         """The worker's process and its scanner's statistics."""
         return WorkerSnapshot(pid=os.getpid(), statistics=self._scanner_now().statistics())
