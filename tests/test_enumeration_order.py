@@ -19,7 +19,7 @@ from tests.servers.processes import start_gnutls_serv, start_openssl_s_server
 from tlsprobe import ServerScanResult, TLSVersion, scan_server
 from tlsprobe._probing._hello_specs import MAX_HELLO_SUITES
 from tlsprobe.checks import EnumerationMode
-from tlsprobe.checks.cipher_suites import FAN_OUT_AFTER
+from tlsprobe.checks.cipher_suites import FAN_OUT_AFTER, MAX_CHAINS, _rare_offers
 from tlsprobe.testing import LocalTLSServer, TestPKI
 from tlsprobe.wire.catalogue import suites_for_version
 
@@ -50,6 +50,16 @@ async def test_openssl_with_every_suite_in_its_own_order(legacy_python_server: L
     # Some of its suites lie beyond the first bundle (anonymous DH, ARIA...): the whole catalogue was split.
     first_bundle = {suite.name for suite in suites_for_version(TLSVersion.TLS1_2)[:MAX_HELLO_SUITES]}
     assert set(names) - first_bundle
+
+
+async def test_a_wide_server_costs_its_suites_and_a_few_hellos_more(legacy_python_server: LocalTLSServer) -> None:
+    result = await scan_server(f"127.0.0.1:{legacy_python_server.port}", cipher_checks())
+    for version in (TLSVersion.TLS1_0, TLSVersion.TLS1_2):
+        accepted = len(cipher_result(result, version).accepted_cipher_suites)
+        # One hello per suite, then per version: the rare offers (each answer reused when it is a part's first
+        # hello), one refusal per chain, and one boundary between chains (fewer where a pick already settled it).
+        overhead = len(_rare_offers(version, MAX_HELLO_SUITES)) + 2 * MAX_CHAINS
+        assert result.outcome(f"{version.value}_cipher_suites").cost.connections <= accepted + overhead, version
 
 
 async def test_a_wide_server_within_the_first_bundle(test_pki: TestPKI) -> None:

@@ -69,6 +69,27 @@ async def test_merge_equals_the_sequential_order_whatever_the_prediction(seed: i
     assert await merged_server_order(parallel.pick, found) == expected
 
 
+async def test_a_boundary_an_earlier_hello_settled_costs_no_hello() -> None:
+    log = PickLog()
+    log.record((1, 2, 3, 9), 2)  # 2 was picked with 3 offered: the first boundary holds
+    log.record((5, 6), 6)  # 6 was picked with 5 offered: the second boundary fails
+    server = _Server([2, 6, 3, 5])
+    assert await merged_server_order(server.pick, [[2], [3, 5], [6]], known=log) == [2, 6, 3, 5]
+    assert (3, 2) not in server.hellos and (6, 5) not in server.hellos
+    # Without the log, the same merge asks both boundaries.
+    asking = _Server([2, 6, 3, 5])
+    assert await merged_server_order(asking.pick, [[2], [3, 5], [6]]) == [2, 6, 3, 5]
+    assert {(3, 2), (6, 5)} <= set(asking.hellos)
+
+
+async def test_parts_already_answered_start_from_their_answer() -> None:
+    server = _Server([3, 1, 7])
+    # Part 0's offer was answered with 3, part 1's refused as a whole, part 2 unknown.
+    found = await parts_in_parallel(server.pick, [[1, 2, 3], [4, 5], [6, 7]], log=PickLog(), answered={0: 3, 1: None})
+    assert found == [[3, 1], [], [7]]
+    assert (1, 2, 3) not in server.hellos and not any(4 in hello for hello in server.hellos)
+
+
 async def test_merge_by_heads_offers_only_heads_and_stops_at_a_refusal() -> None:
     server = _Server([4, 1, 3, 2])
     assert await merged_by_heads(server.pick, [[1, 2], [4, 3]]) == [4, 1, 3, 2]

@@ -25,7 +25,7 @@ in an enumeration can prove the opposite (each code is picked once), so only the
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
 import anyio
 import attrs
@@ -66,6 +66,10 @@ class PickLog:
             return choice
 
         return logged
+
+    def shows_above(self, higher: int, lower: int) -> bool:
+        """Whether some hello offered both codes and the server picked ``higher``."""
+        return any(choice == higher and lower in offered for offered, choice in self._rounds)
 
     def against_client_order(self, accepted: Collection[int]) -> bool:
         """Whether some pick was not the first code of its offer among ``accepted`` (every code the server
@@ -146,14 +150,22 @@ async def order_enforced(pick: Pick, order: Sequence[int]) -> bool | None:
     return None if choice is None else choice == order[0]
 
 
-async def parts_in_parallel(pick: Pick, parts: Sequence[Sequence[int]], *, log: PickLog) -> list[list[int]]:
+async def parts_in_parallel(
+    pick: Pick, parts: Sequence[Sequence[int]], *, log: PickLog, answered: Mapping[int, int | None] | None = None
+) -> list[list[int]]:
     """Bundle-and-remove over each of ``parts`` (disjoint), all at once, each its own chain: every part's picks,
     in the order picked (the server's order within the part when it enforces one). The critical path is the
-    longest part's chain instead of the sum of all."""
+    longest part's chain instead of the sum of all. ``answered`` holds answers already had to a part's whole
+    offer, by the part's index: its pick, or None when the server refused the part."""
     found: list[list[int]] = [[] for _ in parts]
+    known = answered or {}
 
     async def enumerate_part(index: int) -> None:
-        found[index] = await picks_until_refused(log.logging(pick), parts[index], alternate=True)
+        if index in known and known[index] is None:
+            return  # refused as a whole already
+        found[index] = await picks_until_refused(
+            log.logging(pick), parts[index], first=known.get(index), alternate=True
+        )
 
     async with anyio.create_task_group() as group:
         for index in range(len(parts)):
@@ -161,7 +173,9 @@ async def parts_in_parallel(pick: Pick, parts: Sequence[Sequence[int]], *, log: 
     return found
 
 
-async def merged_server_order(pick: Pick, blocks: Sequence[Sequence[int]]) -> list[int]:
+async def merged_server_order(
+    pick: Pick, blocks: Sequence[Sequence[int]], *, known: PickLog | None = None
+) -> list[int]:
     """The server's order of every code of ``blocks``: each block already in the server's order, the blocks in
     the order a server is predicted to rank them (every code of one above every code of the next).
 
@@ -171,12 +185,18 @@ async def merged_server_order(pick: Pick, blocks: Sequence[Sequence[int]]) -> li
     boundaries are asked at once. Blocks whose boundary fails are merged by their heads (offer the first
     remaining code of each, the pick comes next), then the new boundaries are verified the same way, until all
     hold: a correct prediction costs one hello per boundary in one round trip, a wrong one what the sequential
-    method costs over the blocks it got wrong."""
+    method costs over the blocks it got wrong. A boundary that a hello in ``known`` already settled (it offered
+    both codes and the server picked one) costs none."""
     pending = [list(block) for block in blocks if block]
     verdicts: dict[tuple[int, int], bool] = {}  # (higher, lower) as predicted -> whether the server agrees
 
     async def verify(higher: int, lower: int) -> None:
-        verdicts[higher, lower] = await pick([lower, higher]) == higher
+        if known is not None and known.shows_above(higher, lower):
+            verdicts[higher, lower] = True
+        elif known is not None and known.shows_above(lower, higher):
+            verdicts[higher, lower] = False
+        else:
+            verdicts[higher, lower] = await pick([lower, higher]) == higher
 
     while len(pending) > 1:
         boundaries = [(above[-1], below[0]) for above, below in itertools.pairwise(pending)]

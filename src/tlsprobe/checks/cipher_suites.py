@@ -11,8 +11,9 @@ tells. The method before parts (``EnumerationMode.SEQUENTIAL``) is kept for cros
 SSL 2.0 needs a single hello: the SERVER-HELLO lists every cipher kind the server supports.
 
 Connections (bundle mode): 0 for a version above the highest one the server accepted; otherwise (accepted + 1) per
-part, plus, for a server that enforces its order, one per boundary between parts holding accepted suites (and what
-merging by heads costs where the prediction fails), plus one for the order test unless the picks showed the order.
+part, plus, for a server that enforces its order, one per boundary between parts holding accepted suites that no
+earlier hello settled (and what merging by heads costs where the prediction fails), plus one for the order test
+unless the picks showed the order.
 Sequential mode: (accepted + 1) per bundle, plus (accepted - 1) to merge the order of picks from several bundles.
 Exhaustive mode: one connection per suite in the catalogue. The first hello may be an answer already had: under
 TLS 1.3 the connectivity phase's first hello; from SSL 3.0 to TLS 1.2 the broad hello the other checks share
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import ClassVar, final
 
@@ -293,6 +295,72 @@ def _version_parts(version: TLSVersion, bundle_size: int) -> tuple[tuple[int, ..
     return tuple(tuple(part) for part in catalogue_parts(suites_for_version(version), bundle_size))
 
 
+@functools.cache
+def _rare_offers(version: TLSVersion, bundle_size: int) -> tuple[tuple[int, ...], ...]:
+    """The hellos that ask whether a server accepts a suite outside the first bundle (the rare suites): each part
+    made of rare suites alone, so that its answer is that part's first hello too, then the other rare suites,
+    in bundles."""
+    codes = [suite.code for suite in suites_for_version(version)]
+    common = frozenset(codes[:bundle_size])
+    rare_parts = [part for part in _version_parts(version, bundle_size) if common.isdisjoint(part)]
+    in_parts = frozenset(code for part in rare_parts for code in part)
+    rest = [code for code in codes[bundle_size:] if code not in in_parts]
+    return (*rare_parts, *(tuple(rest[start : start + bundle_size]) for start in range(0, len(rest), bundle_size)))
+
+
+def _code_rank(code: int) -> int:
+    suite = cipher_suite_by_code(code)
+    assert suite is not None  # a catalogue code
+    return _predicted_rank(suite)
+
+
+def _folded_behind_head(parts: Sequence[tuple[int, ...]], head_rank: int, bundle_size: int) -> list[tuple[int, ...]]:
+    """``parts`` (in the predicted order), each one whose suites all rank as high as the head's last pick or
+    higher joined to the next part when both fit in one hello. A server that ranks as predicted picked such
+    suites before that one, so these parts most likely hold nothing, and alone each would cost a refusal of its
+    own; joined, a wrong guess costs a longer chain, never a suite or the order."""
+    folded: list[tuple[int, ...]] = []
+    carried: tuple[int, ...] = ()
+    for part in parts:
+        if carried and len(carried) + len(part) <= bundle_size:
+            part = carried + part
+        elif carried:
+            folded.append(carried)
+        carried = ()
+        if all(_code_rank(code) <= head_rank for code in part):
+            carried = part
+        else:
+            folded.append(part)
+    if carried:
+        folded.append(carried)
+    return folded
+
+
+MAX_CHAINS = 3
+"""Parts of one version enumerated at once, at most. Every part costs a refusal (and, under server order, a
+boundary to verify), and the server's few permits, shared by every check, let only so many chains advance at
+once: more parts would cost connections without shortening the wait."""
+
+
+def _fewest_chains(
+    parts: Sequence[tuple[int, ...]], answered: frozenset[tuple[int, ...]], bundle_size: int
+) -> list[tuple[int, ...]]:
+    """``parts``, the smallest two neighbours joined (within one hello) until at most ``MAX_CHAINS`` are left
+    to enumerate; a part in ``answered`` (its first hello already answered) is kept as it is."""
+    joined = list(parts)
+    while sum(1 for part in joined if part not in answered) > MAX_CHAINS:
+        pairs = [
+            (len(above) + len(below), index)
+            for index, (above, below) in enumerate(itertools.pairwise(joined))
+            if above not in answered and below not in answered and len(above) + len(below) <= bundle_size
+        ]
+        if not pairs:
+            break
+        _, index = min(pairs)
+        joined[index : index + 2] = [joined[index] + joined[index + 1]]
+    return joined
+
+
 FAN_OUT_AFTER = 12
 """Picks in a row from the first bundle before its rest is split into parts enumerated at once. Most servers
 accept fewer suites per version (Mozilla's intermediate profile: 6 under TLS 1.2), and for them the single chain
@@ -304,26 +372,29 @@ async def _parts_and_merge(
 ) -> tuple[list[AcceptedCipherSuite], bool | None]:
     """What ``_bundle_and_remove`` finds, in far fewer hellos in a row.
 
-    The first bundle (the commonly deployed suites) is enumerated in one chain while each other bundle gets one
-    hello. A server that accepts none of the others and runs out of suites within ``FAN_OUT_AFTER`` picks is
-    done, as by the sequential method and at its cost. One that accepts a suite of another bundle is wide and
-    unusual: the whole catalogue is enumerated over its parts at once (``catalogue_parts``), so that each part's
-    chain orders its suites whichever bundle they are in. Otherwise the picks are the server's first choices of
-    the whole catalogue, in order, and the rest of the first bundle is enumerated over its parts at once. For a
-    server that enforces its order, the parts' blocks are merged (``merged_server_order``: boundaries verified
-    all at once, repaired only where the prediction fails). A server that follows the client's order needs no
-    merge."""
+    The first bundle (the commonly deployed suites) is enumerated in one chain while the rare suites get one hello
+    per ``_rare_offers``. A server that accepts none of them and runs out of suites within ``FAN_OUT_AFTER``
+    picks is done, as by the sequential method and at its cost. One that accepts a rare suite is wide and
+    unusual: the head stops, and the rest of the catalogue is enumerated over its parts at once
+    (``catalogue_parts``; a part that was a rare offer starts from that answer). The head is then one more block,
+    in the server's order within the first bundle. Otherwise the picks are the server's first choices of the
+    whole catalogue, in order, and the rest of the first bundle is enumerated over its parts at once. For a
+    server that enforces its order, the blocks are merged (``merged_server_order``: boundaries verified all at
+    once, none that a hello already settled, repaired only where the prediction fails). A server that follows
+    the client's order needs no merge."""
     codes = [suite.code for suite in catalogue]
     picker = _Picker(server, version)
     log = PickLog()
     logged_pick = log.logging(picker.pick)
+    default_catalogue = catalogue is suites_for_version(version)
     bundles = [codes[start : start + bundle_size] for start in range(0, len(codes), bundle_size)]
+    rare_offers = _rare_offers(version, bundle_size) if default_catalogue else tuple(map(tuple, bundles[1:]))
     # The shared broad hello first: if the server refuses the version outright, nothing more is sent.
     opening, opening_offer = await _opening(server, version, bundles[0])
     if _version_refused(opening, version):
         return [], None
     head: list[int] = []  # the first bundle's first picks, in the order picked
-    rare_picks: list[int | None] = [None for _ in bundles[1:]]  # each other bundle's first pick
+    rare_picks: list[int | None] = [None for _ in rare_offers]  # each rare offer's pick
 
     def wide() -> bool:
         return any(choice is not None for choice in rare_picks)
@@ -340,15 +411,14 @@ async def _parts_and_merge(
         )
 
     async def first_rare_pick(index: int) -> None:
-        rare_picks[index] = await logged_pick(bundles[index + 1])
+        rare_picks[index] = await logged_pick(rare_offers[index])
 
     async with anyio.create_task_group() as group:
         group.start_soon(enumerate_head)
         for index in range(len(rare_picks)):
             group.start_soon(first_rare_pick, index)
-    if wide():  # the head is not known to lead the other bundles' suites: found again within the parts
-        head = []
-        still_possible = frozenset(codes)
+    if wide():  # every suite but the head's may be left, rare ones included
+        still_possible = frozenset(codes).difference(head)
     elif len(head) < FAN_OUT_AFTER:
         still_possible = frozenset()  # refused before: every suite is found
     else:
@@ -356,12 +426,16 @@ async def _parts_and_merge(
     blocks: list[list[int]] = []
     if still_possible:  # most servers: nothing left, and no part to cut
         every_part = (
-            _version_parts(version, bundle_size)
-            if catalogue is suites_for_version(version)
-            else catalogue_parts(catalogue, bundle_size)
+            _version_parts(version, bundle_size) if default_catalogue else catalogue_parts(catalogue, bundle_size)
         )
-        parts = [[code for code in part if code in still_possible] for part in every_part]
-        blocks = await parts_in_parallel(picker.pick, [part for part in parts if part], log=log)
+        parts = [cut for part in every_part if (cut := tuple(code for code in part if code in still_possible))]
+        if not wide():
+            parts = _folded_behind_head(parts, _code_rank(head[-1]), bundle_size)
+        # A rare offer that is a whole part already had that part's first answer.
+        answers = dict(zip(rare_offers, rare_picks, strict=True)) if wide() else {}
+        parts = _fewest_chains(parts, frozenset(answers), bundle_size)
+        answered = {index: answers[part] for index, part in enumerate(parts) if part in answers}
+        blocks = await parts_in_parallel(picker.pick, parts, log=log, answered=answered)
     found = [block for block in (head, *blocks) if block]
     order = [code for block in found for code in block]
     tested = max(found, key=len, default=[])
@@ -373,8 +447,10 @@ async def _parts_and_merge(
     if not enforced:
         return [picker.entries[code] for code in in_offer_order(order, codes)], enforced
     if len(found) > 1:
-        # A head leads every other suite: picked with its whole bundle offered, the other bundles refused.
-        order = head + await merged_server_order(picker.pick, [block for block in blocks if block])
+        if wide():  # the head leads the rest of its bundle, not known to lead the rare suites: one more block
+            order = await merged_server_order(picker.pick, found, known=log)
+        else:  # the head leads every other suite: picked with its whole bundle offered, the rare ones refused
+            order = head + await merged_server_order(picker.pick, [block for block in blocks if block], known=log)
     return [picker.entries[code] for code in order], enforced
 
 
