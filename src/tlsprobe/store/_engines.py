@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -94,11 +95,27 @@ def _configure_sqlite(connection: sqlite3.Connection, record: Any) -> None:
     connection.isolation_level = None  # the driver begins nothing itself: _begin_sqlite does
     cursor = connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")  # in WAL: never corrupt, at most the last commits lost
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode (kept in the file: once is enough). Switching takes the file's exclusive lock,
+    and SQLite answers "database is locked" at once, without its busy timeout, to a connection that asks while
+    another holds a lock: openers racing on a new database retry, within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # another opener holds the lock for a few milliseconds
 
 
 def _begin_sqlite(connection: sa.Connection) -> None:
