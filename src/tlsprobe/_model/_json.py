@@ -17,8 +17,8 @@ import datetime
 import enum
 import ipaddress
 import json
-from collections.abc import Iterable
-from typing import Any, Final, cast
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 import attrs
 from cryptography import x509
@@ -34,29 +34,69 @@ SCHEMA_VERSION: Final = 1
 
 def to_jsonable(value: object) -> Any:
     """Convert a result (or any value inside one) to JSON-compatible Python objects."""
-    match value:
-        case None | bool() | int() | float() | str():
-            return value
-        case enum.Enum():
-            return value.value
-        case datetime.datetime() | datetime.date():
-            return value.isoformat()
-        case bytes():
-            return value.hex()
-        case ipaddress.IPv4Address() | ipaddress.IPv6Address():
-            return str(value)
-        case x509.Certificate():
-            return value.public_bytes(serialization.Encoding.PEM).decode("ascii")
-        case frozenset() | set():
-            return sorted((to_jsonable(item) for item in value), key=json.dumps)
-        case tuple() | list():
-            return [to_jsonable(item) for item in value]
-        case dict():
-            return {str(key): to_jsonable(item) for key, item in value.items()}
-        case _ if attrs.has(type(value)):
-            fields = attrs.fields(cast("type[attrs.AttrsInstance]", type(value)))
-            return {field.name: to_jsonable(getattr(value, field.name)) for field in fields}
-    raise TypeError(f"cannot convert {type(value).__name__} to JSON")
+    kind = type(value)
+    convert = _CONVERTERS.get(kind)
+    if convert is None:  # once per type: a scan's documents hold hundreds of thousands of values of a few types
+        convert = _CONVERTERS[kind] = _converter_for(kind)
+    return convert(value)
+
+
+_Converter = Callable[[Any], Any]
+_CONVERTERS: dict[type, _Converter] = {}
+
+
+def _converter_for(kind: type) -> _Converter:
+    # In this order: an IntEnum or StrEnum is an int or a str, and stays one.
+    if kind is type(None) or issubclass(kind, bool | int | float | str):
+        return _same
+    if issubclass(kind, enum.Enum):
+        return _enum_value
+    if issubclass(kind, datetime.datetime | datetime.date):
+        return _iso_format
+    if issubclass(kind, bytes):
+        return bytes.hex
+    if issubclass(kind, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str
+    if issubclass(kind, x509.Certificate):
+        return _pem
+    if issubclass(kind, frozenset | set):
+        return _sorted_array
+    if issubclass(kind, tuple | list):
+        return _array
+    if issubclass(kind, dict):
+        return _object
+    if attrs.has(kind):
+        names = tuple(field.name for field in attrs.fields(kind))
+        return lambda value: {name: to_jsonable(getattr(value, name)) for name in names}
+    raise TypeError(f"cannot convert {kind.__name__} to JSON")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _iso_format(value: datetime.date) -> str:
+    return value.isoformat()
+
+
+def _pem(value: x509.Certificate) -> str:
+    return value.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _sorted_array(value: frozenset[Any] | set[Any]) -> list[Any]:
+    return sorted((to_jsonable(item) for item in value), key=json.dumps)
+
+
+def _array(value: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [to_jsonable(item) for item in value]
+
+
+def _object(value: dict[Any, Any]) -> dict[str, Any]:
+    return {str(key): to_jsonable(item) for key, item in value.items()}
 
 
 def dumps(value: object, *, indent: int | None = None) -> str:

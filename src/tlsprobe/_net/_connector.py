@@ -216,7 +216,7 @@ class ServerConnector:
         """An async TCP stream, set up and ready for the first TLS byte, closed (for real) and its permit
         returned when the block exits. Under ``retrying``, pass its ``attempt``."""
         async with self._permit(meter, attempt):
-            stream = await self._open_stream()
+            stream, raw = await self._open_stream()
             cancelled = False
             try:
                 await negotiate(stream, self.setup.negotiators(self.ip_address, self.port), self.timeouts.read_s)
@@ -226,7 +226,8 @@ class ServerConnector:
                 raise
             finally:
                 # A cancelled scan does not wait for the server's FIN: a reset frees the server's side as surely.
-                if not await _close_fully(stream, _linger_s(self.timeouts), reset=cancelled or self.closes_by_reset):
+                reset = cancelled or self.closes_by_reset
+                if not await _close_fully(stream, raw, _linger_s(self.timeouts), reset=reset):
                     self.closes_by_reset = True
 
     async def run_blocking(self, meter: ProbeMeter, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
@@ -283,14 +284,16 @@ class ServerConnector:
             return returned[0]
         raise raised.pop()  # emptied: the traceback holds this frame, which must not hold the error
 
-    async def _open_stream(self) -> anyio.abc.SocketStream:
+    async def _open_stream(self) -> tuple[anyio.abc.SocketStream, socket.socket]:
+        """The stream, and its socket (a reference kept here: asking the stream for it costs system calls)."""
         proxy = self.setup.proxy
         host, port = (self.ip_address, self.port) if proxy is None else (proxy.host, proxy.port)
         try:
             with anyio.fail_after(self.timeouts.connect_s):
                 if proxy is None:
                     return await _connect_to_address(host, port)
-                return await anyio.connect_tcp(host, port)
+                stream = await anyio.connect_tcp(host, port)
+                return stream, stream.extra(anyio.abc.SocketAttribute.raw_socket)
         except TimeoutError:
             error_text = f"timed out after {self.timeouts.connect_s:g} s"
             if proxy is not None:
@@ -340,9 +343,9 @@ class ServerConnector:
 _NON_BLOCKING = getattr(socket, "SOCK_NONBLOCK", 0)  # Linux: non-blocking from creation
 
 
-async def _connect_to_address(ip_address: str, port: int) -> anyio.abc.SocketStream:
-    """A TCP stream to one IP address: what ``anyio.connect_tcp`` does for it, without the name resolution and
-    the happy-eyeballs task group, which cost more CPU than the rest of a probe's connection."""
+async def _connect_to_address(ip_address: str, port: int) -> tuple[anyio.abc.SocketStream, socket.socket]:
+    """A TCP stream to one IP address, and its socket: what ``anyio.connect_tcp`` does for it, without the name
+    resolution and the happy-eyeballs task group, which cost more CPU than the rest of a probe's connection."""
     family = socket.AF_INET6 if ":" in ip_address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM | _NON_BLOCKING)  # one system call fewer than setblocking
     try:
@@ -357,7 +360,7 @@ async def _connect_to_address(ip_address: str, port: int) -> anyio.abc.SocketStr
             if error:
                 raise OSError(error, os.strerror(error)) from None
         try:
-            return await anyio.abc.SocketStream.from_socket(sock)
+            return await anyio.abc.SocketStream.from_socket(sock), sock
         except ValueError:  # "must be connected": reset by the server since (getpeername fails)
             raise ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET)) from None
     except BaseException:
@@ -377,13 +380,15 @@ def _os_error_text(error: OSError) -> str:
     return cause.strerror or str(cause) or type(cause).__name__
 
 
-async def _close_fully(stream: anyio.abc.SocketStream, linger_s: float, *, reset: bool = False) -> bool:
-    """Close ``stream``; whether the server closed its side in time (always True with ``reset``)."""
+async def _close_fully(
+    stream: anyio.abc.SocketStream, raw: socket.socket, linger_s: float, *, reset: bool = False
+) -> bool:
+    """Close ``stream`` (``raw`` its socket); whether the server closed its side in time (always True with
+    ``reset``)."""
     # Close politely and completely before the permit goes back: send our FIN, let the server close its side
     # (it does at once: it has nothing more to say to a client that hung up), then wait until our descriptor is
     # really gone, since an asyncio transport's close() only schedules it. Otherwise the server could briefly
     # hold one connection more than the limit.
-    raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
     closed_in_time = True
     with anyio.CancelScope(shield=True):
         if reset:

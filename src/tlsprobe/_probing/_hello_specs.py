@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 
 from tlsprobe.wire import SIGNATURE_SCHEMES, ClientHelloSpec
@@ -75,6 +76,7 @@ def remaining_suite_bundles(
     return [rest[start : start + size] for start in range(0, len(rest), size)]
 
 
+@functools.cache  # asked for every hello
 def offered_groups(version: TLSVersion) -> tuple[int, ...]:
     """Every group tlsprobe offers at ``version``, those with key shares first."""
     groups = tuple(group.code for group in groups_for_version(version))
