@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,9 @@ from typing import Any
 
 import anyio
 import attrs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' server helpers, from a checkout
+
 from tests.servers.processes import start_openssl_s_server
 
 from _latency_proxy import LatencyProxies
