@@ -70,6 +70,7 @@ def test_the_context_is_a_server_context_overriding_every_door() -> None:
         "converse",
         "sslv2_hello",
         "shared",
+        "early_shared",
         "run_blocking",
     }
     assert doors <= set(vars(ScriptedContext))  # nothing falls through to the real prober

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from tests.scanning import cipher_checks
 from tests.servers.processes import start_gnutls_serv, start_nassl_server, start_tlslite_server
 from tlsprobe import CheckCompleted, CheckSkipped, ServerScanResult, TLSVersion, scan_server
 from tlsprobe.checks import (
@@ -122,6 +123,21 @@ async def test_tls13_only_server(test_pki: TestPKI) -> None:
         assert "accepts no protocol version from SSL 3.0 to TLS 1.2" in outcome.reason
     # Nothing to fall back to: a downgrade is impossible, which is not the same as protection.
     assert _result(result, "fallback_scsv") == FallbackSCSVResult(supports_fallback_scsv=None, tested_version=None)
+
+
+async def test_versions_the_scans_broad_hellos_found_off_cost_the_fallback_test_nothing(test_pki: TestPKI) -> None:
+    with LocalTLSServer(
+        certfile=test_pki.rsa_chain, keyfile=test_pki.rsa_key, minimum_version=ssl.TLSVersion.TLSv1_3
+    ) as tls13_only:
+        alone = await scan_server(f"127.0.0.1:{tls13_only.port}", [FallbackSCSVCheck()])
+        with_suites = await scan_server(f"127.0.0.1:{tls13_only.port}", [FallbackSCSVCheck(), *cipher_checks()])
+    nothing_to_fall_back_to = FallbackSCSVResult(supports_fallback_scsv=None, tested_version=None)
+    assert _result(alone, "fallback_scsv") == _result(with_suites, "fallback_scsv") == nothing_to_fall_back_to
+    # Alone, it tries TLS 1.2 down to SSL 3.0 itself. Beside the cipher-suite checks, whose broad hellos the scan
+    # sends before any check, it reads their protocol_version alerts instead; OpenSSL 3 refuses SSL 3.0 with
+    # handshake_failure, which a server with no suite in common would send too, so that version is still asked.
+    assert alone.outcome("fallback_scsv").cost.connections == 4  # type: ignore[union-attr]
+    assert with_suites.outcome("fallback_scsv").cost.connections == 1  # type: ignore[union-attr]
 
 
 async def test_client_initiated_renegotiation_accepted_and_refused(test_pki: TestPKI) -> None:

@@ -396,6 +396,7 @@ async def _send_early_hellos(
     hellos = {hello.key: hello for check in checks for hello in early_hellos(check, target.server_name)}
     if not hellos:
         return
+    shared.expect_early(hellos)  # before any await: the checks, which start later, find them announced
     # Newest first: the shared baseline hello is TLS 1.2's, which most checks wait for; should the server refuse
     # some of these connections, the last ones to arrive are those it refuses.
     ordered = sorted(hellos.values(), key=lambda hello: hello.spec.version, reverse=True)
@@ -408,8 +409,7 @@ async def _send_early_hellos(
 async def _send_early_hello(
     shared: SharedObservations, send: Callable[[ClientHelloSpec], Awaitable[HelloOutcome]], hello: EarlyHello
 ) -> None:
-    with contextlib.suppress(Exception):  # kept in ``shared`` for the checks that ask, and raised to them
-        await shared.get(hello.key, lambda: send(hello.spec))
+    await shared.provide_early(hello.key, lambda: send(hello.spec))  # an error is kept for the checks that ask
 
 
 async def _run_check(check: Check[Any], context: ServerContext, meter: ProbeMeter) -> CheckOutcome:

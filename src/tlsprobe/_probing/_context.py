@@ -7,7 +7,7 @@ probe goes through the native prober (``_prober``) or a blocking handshake in a 
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, TypeVarTuple, Unpack, cast
 
 import anyio
@@ -57,6 +57,31 @@ class SharedObservations:
         self._done: dict[str, anyio.Event] = {}
         self._values: dict[str, Any] = {}
         self._errors: dict[str, Exception] = {}
+        self._early: set[str] = set()
+
+    def expect_early(self, keys: Iterable[str]) -> None:
+        """Announce the observations the scanner gathers itself, before any check runs (``provide_early``): from
+        now on ``get`` waits for them, and ``early`` tells them."""
+        for key in keys:
+            self._done.setdefault(key, anyio.Event())
+            self._early.add(key)
+
+    async def provide_early(self, key: str, gather: Callable[[], Awaitable[object]]) -> None:
+        """Gather an observation announced by ``expect_early``."""
+        try:
+            self._values[key] = await gather()
+        except Exception as error:
+            self._errors[key] = error
+        finally:
+            self._done[key].set()
+
+    async def early(self, key: str) -> object | None:
+        """The observation ``key`` when the scanner gathers it early (once it is in), else None without sending
+        anything; None too when gathering it failed."""
+        if key not in self._early:
+            return None
+        await self._done[key].wait()
+        return self._values.get(key)
 
     async def get(self, key: str, gather: Callable[[], Awaitable[T]]) -> T:
         if key in self._done:
@@ -133,6 +158,11 @@ class ServerContext:
     async def sslv2_hello(self, cipher_kinds: tuple[int, ...]) -> SSL2Outcome:
         """Send an SSL 2.0 CLIENT-HELLO on a new connection."""
         return await self._prober.sslv2_hello(self._meter, cipher_kinds)
+
+    async def early_shared(self, key: str) -> object | None:
+        """The observation ``key`` when the scanner gathers it before the checks (``EarlyHello``), else None: this
+        never sends anything, so a check can use an answer that every default scan has anyway."""
+        return await self._shared.early(key)
 
     async def shared(self, key: str, gather: Callable[[ServerContext], Awaitable[T]]) -> T:
         """``gather(context)`` run once per server under ``key``; other checks asking for it get the same value

@@ -25,7 +25,7 @@ from tlsprobe._exceptions import CheckNotApplicable, MalformedServerResponseErro
 from tlsprobe._probing._context import EarlyHello, ServerContext
 from tlsprobe._probing._conversation import Conversation
 from tlsprobe._probing._hello_specs import common_suite_codes, offered_schemes, tls_hello
-from tlsprobe.wire import ClientHelloSpec
+from tlsprobe.wire import AlertDescription, ClientHelloSpec
 from tlsprobe.wire._answers import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import TLS_EMPTY_RENEGOTIATION_INFO_SCSV
@@ -71,6 +71,21 @@ async def broad_answer(server: ServerContext, version: TLSVersion) -> HelloOutco
     """The server's answer to ``broad_hello`` at ``version``, sent once per server whoever asks first."""
     spec = broad_hello(version, server.profile.server_name)
     return await server.shared(_broad_key(version), lambda context: context.hello(spec))
+
+
+async def early_broad_answer(server: ServerContext, version: TLSVersion) -> HelloOutcome | None:
+    """The answer to ``broad_hello`` at ``version`` when the scanner sends it before the checks (every scan with
+    that version's cipher-suite check does), else None: sends nothing."""
+    outcome = await server.early_shared(_broad_key(version))
+    return outcome if isinstance(outcome, HelloAccepted | HelloRejected) else None
+
+
+def refuses_version(outcome: HelloOutcome, version: TLSVersion) -> bool:
+    """Whether an answer to a hello at ``version`` shows the version itself is off (not just the suites offered):
+    a ServerHello at another version, or a protocol_version alert."""
+    if isinstance(outcome, HelloAccepted):
+        return outcome.version is not version
+    return outcome.alert is not None and outcome.alert.description == AlertDescription.protocol_version
 
 
 def early_broad_hello(version: TLSVersion, server_name: str | None) -> EarlyHello:

@@ -44,8 +44,8 @@ from tlsprobe.checks._enumeration import (
     picks_until_refused,
     server_order,
 )
-from tlsprobe.checks._tls12_baseline import broad_answer, broad_hello, early_broad_hello
-from tlsprobe.wire import AlertDescription, EphemeralKey, KeyExchange
+from tlsprobe.checks._tls12_baseline import broad_answer, broad_hello, early_broad_hello, refuses_version
+from tlsprobe.wire import EphemeralKey, KeyExchange
 from tlsprobe.wire._answers import HelloAccepted, HelloOutcome, HelloRejected
 from tlsprobe.wire._versions import TLSVersion
 from tlsprobe.wire.catalogue import (
@@ -207,14 +207,6 @@ class _Picker:
         return None if outcome is None else self.record(outcome)
 
 
-def _version_refused(outcome: object, version: TLSVersion) -> bool:
-    """Whether an answer to the first bundle shows the version itself is off (not just these suites)."""
-    if isinstance(outcome, HelloAccepted):
-        return outcome.version is not version
-    assert isinstance(outcome, HelloRejected)
-    return outcome.alert is not None and outcome.alert.description == AlertDescription.protocol_version
-
-
 async def _bundle_and_remove(
     server: ServerContext, version: TLSVersion, catalogue: Sequence[CipherSuite], bundle_size: int
 ) -> tuple[list[AcceptedCipherSuite], bool | None]:
@@ -227,7 +219,7 @@ async def _bundle_and_remove(
     logged_pick = log.logging(picker.pick)
     # The first hello alone first: if the server refuses the version outright, the other bundles need no probe.
     opening, opening_offer = await _opening(server, version, bundles[0])
-    if _version_refused(opening, version):
+    if refuses_version(opening, version):
         return [], None
     per_bundle: list[list[int]] = [[] for _ in bundles]
 
@@ -391,7 +383,7 @@ async def _parts_and_merge(
     rare_offers = _rare_offers(version, bundle_size) if default_catalogue else tuple(map(tuple, bundles[1:]))
     # The shared broad hello first: if the server refuses the version outright, nothing more is sent.
     opening, opening_offer = await _opening(server, version, bundles[0])
-    if _version_refused(opening, version):
+    if refuses_version(opening, version):
         return [], None
     head: list[int] = []  # the first bundle's first picks, in the order picked
     rare_picks: list[int | None] = [None for _ in rare_offers]  # each rare offer's pick

@@ -422,6 +422,10 @@ class ScriptedContext(ServerContext):
         """``gather(self)`` once per scripted server under ``key``; other contexts of the server get its value."""
         return await self._server._shared.get(key, lambda: gather(self))
 
+    async def early_shared(self, key: str) -> object | None:
+        """None: a scripted server gets no hello before its checks, as a scan with none announced."""
+        return await self._server._shared.early(key)
+
     async def run_blocking(self, fn: Callable[[socket.socket, Unpack[Ts]], T], *args: *Ts) -> T:
         """What the blocking script returns for ``fn`` and ``args`` (no thread, no socket)."""
         await anyio.lowlevel.checkpoint()
